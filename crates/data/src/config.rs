@@ -1,0 +1,199 @@
+//! The `[data]` section of an experiment, and loading a dataset from it (with the cache).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache;
+use crate::dataset::Dataset;
+use crate::error::{DataError, Result};
+use crate::format::Format;
+use crate::load::{ReadOptions, read_interactions, read_titles};
+use crate::preprocess::{FilterConfig, preprocess};
+use crate::split::SplitConfig;
+use crate::synthetic::{SyntheticConfig, generate};
+
+/// Where the data comes from and how it is processed. Exactly one of `path` and `synthetic` is
+/// set. Relative paths are relative to the working directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// An interaction file in one of the [`Format`]s.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The format of `path`; detected from the file name when absent.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// An item-title file (`u.item`, `movies.dat`, `movies.csv`, Amazon metadata).
+    #[serde(default)]
+    pub titles: Option<PathBuf>,
+    /// Generate a synthetic dataset instead of reading a file.
+    #[serde(default)]
+    pub synthetic: Option<SyntheticConfig>,
+    #[serde(default)]
+    pub filter: FilterConfig,
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// Cache processed datasets (file sources only).
+    #[serde(default = "default_true")]
+    pub cache: bool,
+    #[serde(default = "default_cache_dir")]
+    pub cache_dir: PathBuf,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_cache_dir() -> PathBuf {
+    PathBuf::from("data/cache")
+}
+
+impl Default for DataConfig {
+    /// The embedded default: the synthetic dataset with a 5-core filter and leave-one-out.
+    fn default() -> Self {
+        DataConfig {
+            path: None,
+            format: None,
+            titles: None,
+            synthetic: Some(SyntheticConfig::default()),
+            filter: FilterConfig::default(),
+            split: SplitConfig::default(),
+            cache: true,
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+impl DataConfig {
+    /// A config that reads `path` with default settings.
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        DataConfig {
+            path: Some(path.into()),
+            synthetic: None,
+            ..DataConfig::default()
+        }
+    }
+
+    /// The format of `path`: the explicit one, or the one its name implies.
+    pub fn resolved_format(&self, path: &Path) -> Result<Format> {
+        match self.format {
+            Some(format) => Ok(format),
+            None => Format::detect(path),
+        }
+    }
+
+    /// Loads, filters and sequences the data, using the cache when enabled.
+    pub fn load(&self) -> Result<Loaded> {
+        self.filter.validate()?;
+        self.split.validate()?;
+        let started = Instant::now();
+        match (&self.path, &self.synthetic) {
+            (Some(_), Some(_)) | (None, None) => Err(DataError::InvalidSetting {
+                field: "data",
+                message: "set exactly one of `path` (a file) and `synthetic` (generated data)"
+                    .into(),
+            }),
+            (None, Some(synthetic)) => {
+                let raw = generate(synthetic)?;
+                let dataset = preprocess(raw, &self.filter, "synthetic", "synthetic data")?;
+                Ok(Loaded {
+                    dataset,
+                    cache: CacheUse::Disabled,
+                    seconds: started.elapsed().as_secs_f64(),
+                })
+            }
+            (Some(path), None) => self.load_file(path, started),
+        }
+    }
+
+    fn load_file(&self, path: &Path, started: Instant) -> Result<Loaded> {
+        let format = self.resolved_format(path)?;
+        if !path.exists() {
+            return Err(DataError::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file (see data/README.md for how to get it)",
+                ),
+            ));
+        }
+        let stem = path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(['.', ' '], "_"))
+            .unwrap_or_else(|| "data".into());
+        let cache_file = if self.cache {
+            let settings = serde_json::json!({
+                "format": format,
+                "filter": self.filter,
+                "titles": match &self.titles {
+                    Some(t) => Some(format!("{:032x}", cache::fingerprint_file(t)?)),
+                    None => None,
+                },
+            })
+            .to_string();
+            let fingerprint = cache::fingerprint_file(path)?;
+            let file = cache::cache_path(&self.cache_dir, &stem, fingerprint, &settings);
+            if let Some(dataset) = cache::read(&file) {
+                return Ok(Loaded {
+                    dataset,
+                    cache: CacheUse::Hit(file),
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+            }
+            Some(file)
+        } else {
+            None
+        };
+        let raw = read_interactions(path, format, &ReadOptions::default())?;
+        let name = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| stem.clone());
+        let mut dataset = preprocess(raw, &self.filter, &name, &path.display().to_string())?;
+        if let Some(titles_path) = &self.titles {
+            let titles = read_titles(titles_path)?;
+            dataset.titles = Some(
+                dataset
+                    .item_ids
+                    .iter()
+                    .map(|id| titles.get(id).cloned().unwrap_or_default())
+                    .collect(),
+            );
+        }
+        let cache = match cache_file {
+            Some(file) => {
+                cache::write(&file, &dataset)?;
+                CacheUse::Stored(file)
+            }
+            None => CacheUse::Disabled,
+        };
+        Ok(Loaded {
+            dataset,
+            cache,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// How the cache served a load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Read from this cache file.
+    Hit(PathBuf),
+    /// Built from the source and written to this cache file.
+    Stored(PathBuf),
+    /// Caching is off (or the source is synthetic).
+    Disabled,
+}
+
+/// A loaded dataset and how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub dataset: Dataset,
+    pub cache: CacheUse,
+    /// Wall time of the load.
+    pub seconds: f64,
+}

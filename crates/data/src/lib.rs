@@ -1,0 +1,59 @@
+//! # latentr3-data
+//!
+//! Datasets for sequential recommendation, knowing nothing of any tensor library:
+//!
+//! - [`load`]: MovieLens (100K `u.data`, 1M/10M `ratings.dat`, 20M/25M/32M/latest-small
+//!   `ratings.csv`), RecBole atomic `*.inter`, Amazon 2014/2018 JSON lines (plain or gzip), the
+//!   Amazon ratings-only CSV and Amazon 2023 JSONL, parsed with polars; titles files.
+//! - [`preprocess`]: rating threshold, time window, de-duplication, iterative k-core, dense ids
+//!   (item 0 is padding) and chronological sequences with a stable tie-break.
+//! - [`split`]: leave-one-out and the LatentR³ global temporal split.
+//! - [`popularity`]: training-split item counts and the 80% short-head / long-tail partition.
+//! - [`batch`]: left-padded training and evaluation batches in flat buffers.
+//! - [`synthetic`]: a seeded generator whose next item depends on several earlier items.
+//! - [`DataConfig`]: the `[data]` section of an experiment; [`DataConfig::load`] uses a cache in
+//!   `data/cache/` keyed by the file's content and the preprocessing settings.
+//!
+//! ```
+//! use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig, TrainBatcher};
+//!
+//! let config = DataConfig {
+//!     synthetic: Some(SyntheticConfig { users: 200, items: 100, max_length: 30, ..Default::default() }),
+//!     ..DataConfig::default()
+//! };
+//! let dataset = config.load()?.dataset;
+//! let split = Split::new(&dataset, &config.split)?;
+//! let popularity = Popularity::from_split(&dataset, &split);
+//! let batcher = TrainBatcher::new(&dataset, &split, 50, 64);
+//! let batch = batcher.epoch(&dataset, 0).next().unwrap();
+//! assert_eq!(batch.inputs.len(), batch.batch_size * 50);
+//! assert!(popularity.head_size() < dataset.num_items());
+//! # Ok::<(), latentr3_data::DataError>(())
+//! ```
+
+pub mod batch;
+pub mod cache;
+pub mod config;
+pub mod dataset;
+pub mod error;
+pub mod format;
+pub mod load;
+pub mod popularity;
+pub mod preprocess;
+pub mod split;
+pub mod stats;
+pub mod synthetic;
+
+pub use batch::{EvalBatch, TrainBatch, TrainBatcher, eval_batches};
+pub use config::{CacheUse, DataConfig, Loaded};
+pub use dataset::{
+    Dataset, InteractionStats, ItemId, LengthQuantiles, PAD, Sequences, UserId, gini,
+};
+pub use error::{DataError, Result};
+pub use format::Format;
+pub use load::{Interactions, ReadOptions, read_interactions, read_titles};
+pub use popularity::Popularity;
+pub use preprocess::{FilterConfig, preprocess};
+pub use split::{Example, Sample, Split, SplitConfig, SplitKind};
+pub use stats::DataStats;
+pub use synthetic::{SyntheticConfig, generate};
