@@ -846,8 +846,9 @@ fn diagnose_json(
 }
 
 /// Reads item titles keyed by the original item id: MovieLens `u.item` (latin-1, `|`),
-/// `movies.dat` (`::`, latin-1 in ml-1m), `movies.csv` (quoted CSV with header), or Amazon
-/// metadata JSON lines (`asin` or `parent_asin`, and `title`; plain or gzip).
+/// `movies.dat` (`::`, latin-1 in ml-1m), `movies.csv` (quoted CSV with header), a RecBole
+/// atomic `*.item` file (`item_id:token` and a `*title*` column), or Amazon metadata JSON lines
+/// (`asin` or `parent_asin`, and `title`; plain or gzip).
 pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
     let mut bytes = Vec::new();
     open(path)?
@@ -863,6 +864,9 @@ pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
     }
     if name.ends_with(".json") || name.ends_with(".jsonl") {
         return read_titles_json(path, &bytes);
+    }
+    if name.ends_with(".item") {
+        return read_titles_recbole(path, &bytes);
     }
     let separator = if name.ends_with(".dat") { "::" } else { "|" };
     // u.item and the ml-1m movies.dat are latin-1: every byte is one code point.
@@ -951,6 +955,39 @@ fn read_titles_json(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>
             if !title.trim().is_empty() {
                 titles.insert(id.to_string(), title.to_string());
             }
+        }
+    }
+    Ok(titles)
+}
+
+fn read_titles_recbole(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let text = std::str::from_utf8(strip_bom(bytes)).map_err(|e| DataError::InvalidUtf8 {
+        path: path.to_path_buf(),
+        line: 1 + bytecount(&bytes[..e.valid_up_to()]),
+        offset: 0,
+    })?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    let column = |wanted: &dyn Fn(&str) -> bool| {
+        header
+            .iter()
+            .position(|h| wanted(h.split(':').next().unwrap_or_default()))
+    };
+    let (Some(id_column), Some(title_column)) = (
+        column(&|n| n == "item_id"),
+        column(&|n| n.contains("title")),
+    ) else {
+        return Err(DataError::malformed(
+            path,
+            1,
+            "expected a typed header with `item_id:token` and a title column such as `movie_title:token_seq`",
+        ));
+    };
+    let mut titles = HashMap::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if let (Some(id), Some(title)) = (fields.get(id_column), fields.get(title_column)) {
+            titles.insert(id.to_string(), title.to_string());
         }
     }
     Ok(titles)

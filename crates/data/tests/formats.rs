@@ -1,0 +1,425 @@
+//! Every supported format, read from tiny files the tests write, and every kind of bad input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use latentr3_data::{
+    CacheUse, DataConfig, DataError, FilterConfig, Format, Interactions, ReadOptions,
+    read_interactions, read_titles,
+};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn read(path: &Path) -> latentr3_data::Result<Interactions> {
+    read_interactions(path, Format::detect(path)?, &ReadOptions::default())
+}
+
+/// (original user, original item, rating, time) of every row.
+fn rows(data: &Interactions) -> Vec<(String, String, f32, i64)> {
+    (0..data.len())
+        .map(|r| {
+            (
+                data.user_ids[data.user[r] as usize].clone(),
+                data.item_ids[data.item[r] as usize].clone(),
+                data.rating[r],
+                data.timestamp[r],
+            )
+        })
+        .collect()
+}
+
+fn expected() -> Vec<(String, String, f32, i64)> {
+    vec![
+        ("196".into(), "242".into(), 3.0, 881250949),
+        ("186".into(), "302".into(), 3.5, 891717742),
+        ("196".into(), "377".into(), 1.0, 878887116),
+    ]
+}
+
+#[test]
+fn movielens_100k_tab() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "u.data",
+        b"196\t242\t3\t881250949\n186\t302\t3.5\t891717742\n196\t377\t1\t878887116\n",
+    );
+    let data = read(&path).unwrap();
+    assert_eq!(rows(&data), expected());
+    assert_eq!(
+        data.user_ids,
+        ["196", "186"],
+        "users coded in order of first appearance"
+    );
+}
+
+#[test]
+fn movielens_1m_double_colon_with_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ratings.dat",
+        b"196::242::3::881250949\r\n186::302::3.5::891717742\r\n196::377::1::878887116\r\n",
+    );
+    assert_eq!(rows(&read(&path).unwrap()), expected());
+}
+
+#[test]
+fn movielens_csv_with_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ratings.csv",
+        b"userId,movieId,rating,timestamp\n196,242,3.0,881250949\n186,302,3.5,891717742\n196,377,1.0,878887116\n",
+    );
+    assert_eq!(rows(&read(&path).unwrap()), expected());
+}
+
+#[test]
+fn recbole_atomic_inter() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "ml-100k.inter",
+        b"user_id:token\titem_id:token\trating:float\ttimestamp:float\n196\t242\t3\t881250949\n186\t302\t3.5\t891717742\n196\t377\t1\t878887116\n",
+    );
+    assert_eq!(rows(&read(&path).unwrap()), expected());
+}
+
+#[test]
+fn recbole_without_rating_or_time_uses_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "x.inter",
+        b"item_id:token\tuser_id:token\nA\tu1\nB\tu1\n",
+    );
+    let data = read(&path).unwrap();
+    assert_eq!(data.timestamp, [0, 1]);
+    assert_eq!(data.item_ids, ["A", "B"]);
+}
+
+const AMAZON_2018: &str = r#"{"overall": 3.0, "verified": true, "reviewerID": "196", "asin": "242", "style": {"Format:": " Kindle"}, "unixReviewTime": 881250949, "helpful": [0, 0]}
+{"overall": 3.5, "reviewerID": "186", "asin": "302", "unixReviewTime": 891717742, "reviewText": "Fine.\nReally"}
+{"overall": 1.0, "reviewerID": "196", "asin": "377", "unixReviewTime": 878887116}
+"#;
+
+#[test]
+fn amazon_json_lines_plain_and_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "Toys_and_Games_5.json", AMAZON_2018.as_bytes());
+    assert_eq!(rows(&read(&plain).unwrap()), expected());
+    let gz = write(
+        dir.path(),
+        "Toys_and_Games_5.json.gz",
+        &gzip(AMAZON_2018.as_bytes()),
+    );
+    assert_eq!(rows(&read(&gz).unwrap()), expected());
+}
+
+#[test]
+fn amazon_ratings_only_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "Toys_and_Games.csv",
+        b"196,242,3.0,881250949\n186,302,3.5,891717742\n196,377,1.0,878887116\n",
+    );
+    assert_eq!(rows(&read(&path).unwrap()), expected());
+}
+
+#[test]
+fn amazon_2023_jsonl_milliseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{"rating": 3.0, "title": "ok", "user_id": "196", "parent_asin": "242", "asin": "x", "timestamp": 881250949000}
+{"rating": 3.5, "user_id": "186", "parent_asin": "302", "timestamp": 891717742123}
+{"rating": 1.0, "user_id": "196", "parent_asin": "377", "timestamp": 878887116999}
+"#;
+    let path = write(
+        dir.path(),
+        "Toys_and_Games.jsonl.gz",
+        &gzip(text.as_bytes()),
+    );
+    assert_eq!(rows(&read(&path).unwrap()), expected());
+}
+
+#[test]
+fn small_chunks_give_the_same_rows_and_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for row in 0..5000 {
+        text.push_str(&format!("{}\t{}\t4\t{}\n", row % 97, row % 13, 1000 + row));
+    }
+    let path = write(dir.path(), "u.data", text.as_bytes());
+    let whole = read(&path).unwrap();
+    let chunked = read_interactions(
+        &path,
+        Format::MovielensTab,
+        &ReadOptions { chunk_bytes: 1024 },
+    )
+    .unwrap();
+    assert_eq!(whole, chunked);
+    text.push_str("1\t2\tthree\t4\n");
+    let path = write(dir.path(), "u.data", text.as_bytes());
+    let err = read_interactions(
+        &path,
+        Format::MovielensTab,
+        &ReadOptions { chunk_bytes: 1024 },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("u.data:5001:"), "{err}");
+}
+
+#[test]
+fn titles_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    // u.item is latin-1: 0xE9 is é.
+    let item = write(dir.path(), "u.item", b"1|Toy Story (1995)|01-Jan-1995||http://x|0|0\n2|Les Mis\xe9rables (1995)|01-Jan-1995||http://y|0|1\n");
+    let titles = read_titles(&item).unwrap();
+    assert_eq!(titles["2"], "Les Misérables (1995)");
+    let dat = write(
+        dir.path(),
+        "movies.dat",
+        b"1::Star Wars: Episode IV (1977)::Action|Sci-Fi\n",
+    );
+    assert_eq!(
+        read_titles(&dat).unwrap()["1"],
+        "Star Wars: Episode IV (1977)"
+    );
+    let csv = write(
+        dir.path(),
+        "movies.csv",
+        b"movieId,title,genres\n11,\"American President, The (1995)\",Comedy\n",
+    );
+    assert_eq!(
+        read_titles(&csv).unwrap()["11"],
+        "American President, The (1995)"
+    );
+    let meta = write(dir.path(), "meta_Toys.json.gz", &gzip(b"{\"asin\": \"B1\", \"title\": \"Yo-yo\"}\n{\"parent_asin\": \"B2\", \"title\": \"Kite\"}\n"));
+    let titles = read_titles(&meta).unwrap();
+    assert_eq!(
+        (titles["B1"].as_str(), titles["B2"].as_str()),
+        ("Yo-yo", "Kite")
+    );
+    let recbole = write(
+        dir.path(),
+        "ml-100k.item",
+        b"item_id:token\tmovie_title:token_seq\trelease_year:token\n1\tToy Story\t1995\n",
+    );
+    assert_eq!(read_titles(&recbole).unwrap()["1"], "Toy Story");
+}
+
+fn error_of(name: &str, bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), name, bytes);
+    read(&path).unwrap_err().to_string()
+}
+
+#[test]
+fn wrong_field_count_names_file_line_and_shape() {
+    let message = error_of("u.data", b"1\t2\t3\t4\n1\t2\t3\n");
+    assert!(message.contains("u.data:2:"), "{message}");
+    assert!(
+        message.contains("expected 4 tab-separated fields"),
+        "{message}"
+    );
+    let message = error_of("u.data", b"1\t2\t3\t4\n1\t2\t3\t4\t5\n");
+    assert!(
+        message.contains("u.data:2:") && message.contains("found 5 fields"),
+        "{message}"
+    );
+    let message = error_of("ratings.dat", b"1::2::3::4\n1::2::3\n");
+    assert!(
+        message.contains("ratings.dat:2:") && message.contains("`::`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn non_numeric_fields_name_the_field() {
+    let message = error_of("u.data", b"1\t2\t3\t4\nx\t2\t3\t4\n");
+    assert!(
+        message.contains("u.data:2:") && message.contains("`user`") && message.contains("integer"),
+        "{message}"
+    );
+    let message = error_of(
+        "ratings.csv",
+        b"userId,movieId,rating,timestamp\n1,2,3,4\n1,2,good,4\n",
+    );
+    assert!(
+        message.contains("ratings.csv:3:") && message.contains("`rating`"),
+        "{message}"
+    );
+    let message = error_of("Toys.csv", b"a,b,3,4\na,b,3,yesterday\n");
+    assert!(
+        message.contains("Toys.csv:2:") && message.contains("`timestamp`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_errors_name_line_and_field() {
+    let message = error_of("x.json", b"{\"reviewerID\": \"a\", \"asin\": \"b\", \"overall\": 5.0, \"unixReviewTime\": 1}\n{\"reviewerID\": \"a\", \"overall\": 5.0, \"unixReviewTime\": 2}\n");
+    assert!(
+        message.contains("x.json:2:") && message.contains("`asin`"),
+        "{message}"
+    );
+    let message = error_of(
+        "x.json",
+        b"{\"reviewerID\": \"a\", \"asin\": \"b\", \"overall\": \"five\", \"unixReviewTime\": 1}\n",
+    );
+    assert!(
+        message.contains("x.json:1:") && message.contains("`overall`"),
+        "{message}"
+    );
+    let message = error_of("x.jsonl", b"{\"user_id\": \"a\"\n");
+    assert!(
+        message.contains("x.jsonl:1:") && message.contains("not JSON"),
+        "{message}"
+    );
+}
+
+#[test]
+fn invalid_utf8_names_the_line() {
+    let message = error_of("Toys.csv", b"a,b,3,4\n\xff\xfe,b,3,4\n");
+    assert!(
+        message.contains("Toys.csv:2:") && message.contains("UTF-8"),
+        "{message}"
+    );
+    let message = error_of(
+        "x.json",
+        b"{\"reviewerID\": \"\xff\", \"asin\": \"b\", \"overall\": 1.0, \"unixReviewTime\": 1}\n",
+    );
+    assert!(
+        message.contains("x.json:1:") && message.contains("UTF-8"),
+        "{message}"
+    );
+}
+
+#[test]
+fn missing_file_unknown_format_and_empty_file() {
+    let err = read(Path::new("/nonexistent/u.data")).unwrap_err();
+    assert!(matches!(err, DataError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("/nonexistent/u.data"));
+    let message = error_of("ratings.xlsx", b"");
+    assert!(
+        message.contains("ratings.xlsx") && message.contains("format"),
+        "{message}"
+    );
+    let message = error_of("u.data", b"\n");
+    assert!(message.contains("no interactions"), "{message}");
+    let message = error_of("ratings.csv", b"1,2,3,4\n");
+    assert!(
+        message.contains("ratings.csv:1:") && message.contains("header"),
+        "{message}"
+    );
+}
+
+fn rows_for_cache() -> String {
+    let mut text = String::new();
+    for user in 0..30 {
+        for step in 0..8 {
+            text.push_str(&format!(
+                "{user}\t{}\t5\t{}\n",
+                (user * 3 + step * 7) % 20 + 1,
+                user * 100 + step
+            ));
+        }
+    }
+    text
+}
+
+#[test]
+fn cache_hits_return_the_same_dataset_and_settings_change_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "u.data", rows_for_cache().as_bytes());
+    let config = DataConfig {
+        cache_dir: dir.path().join("cache"),
+        ..DataConfig::from_path(&path)
+    };
+    let first = config.load().unwrap();
+    assert!(
+        matches!(first.cache, CacheUse::Stored(_)),
+        "{:?}",
+        first.cache
+    );
+    let second = config.load().unwrap();
+    assert!(
+        matches!(second.cache, CacheUse::Hit(_)),
+        "{:?}",
+        second.cache
+    );
+    assert_eq!(first.dataset, second.dataset);
+
+    let other = DataConfig {
+        filter: FilterConfig {
+            user_core: 3,
+            ..FilterConfig::default()
+        },
+        ..config.clone()
+    };
+    assert!(matches!(other.load().unwrap().cache, CacheUse::Stored(_)));
+    // A changed file is a new entry too.
+    std::fs::write(&path, format!("{}29\t1\t5\t99999\n", rows_for_cache())).unwrap();
+    assert!(matches!(config.load().unwrap().cache, CacheUse::Stored(_)));
+}
+
+#[test]
+fn failed_loads_leave_no_cache_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("cache");
+    for (name, bytes) in [
+        ("u.data", &b"1\t2\t3\n"[..]),
+        ("ratings.dat", &b"1::1::5::1\n"[..]),
+    ] {
+        let path = write(dir.path(), name, bytes);
+        let config = DataConfig {
+            cache_dir: cache_dir.clone(),
+            ..DataConfig::from_path(&path)
+        };
+        assert!(config.load().is_err());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&cache_dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn titles_attach_to_dense_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "u.data", rows_for_cache().as_bytes());
+    let mut item = Vec::new();
+    for id in 1..=20 {
+        item.extend_from_slice(format!("{id}|Movie {id} (1999)|x\n").as_bytes());
+    }
+    let titles = write(dir.path(), "u.item", &item);
+    let config = DataConfig {
+        titles: Some(titles),
+        cache: false,
+        filter: FilterConfig {
+            user_core: 2,
+            item_core: 2,
+            ..FilterConfig::default()
+        },
+        ..DataConfig::from_path(&path)
+    };
+    let dataset = config.load().unwrap().dataset;
+    for item in 1..=dataset.num_items() as u32 {
+        let original = &dataset.item_ids[item as usize];
+        assert_eq!(
+            dataset.title(item),
+            Some(format!("Movie {original} (1999)").as_str())
+        );
+    }
+}
