@@ -382,11 +382,12 @@ fn read_delimited(
     let mut at_end = false;
     let mut header_done = false;
     let mut reserved = false;
+    // Bytes to gather before parsing; doubled when one line is longer than a chunk.
+    let mut wanted = chunk_bytes;
     while !at_end {
-        // Fill the buffer up to chunk_bytes.
-        while buffer.len() < chunk_bytes {
+        while buffer.len() < wanted {
             let start = buffer.len();
-            buffer.resize(chunk_bytes, 0);
+            buffer.resize(wanted, 0);
             let read = reader
                 .read(&mut buffer[start..])
                 .map_err(|e| DataError::io(path, e))?;
@@ -402,9 +403,9 @@ fn read_delimited(
         } else {
             match buffer.iter().rposition(|&b| b == b'\n') {
                 Some(position) => position + 1,
-                // A single line longer than the chunk: grow the chunk.
+                // A single line longer than the chunk: read more before parsing.
                 None => {
-                    buffer.reserve(chunk_bytes);
+                    wanted *= 2;
                     continue;
                 }
             }
@@ -453,6 +454,7 @@ fn read_delimited(
         parse_delimited_chunk(path, format, layout, chunk, chunk_first_line, &mut builder)?;
         first_line += bytecount(&buffer[..cut]);
         buffer.drain(..cut);
+        wanted = chunk_bytes.max(buffer.len() + 1);
     }
     Ok(builder.finish())
 }
@@ -518,8 +520,14 @@ fn parse_delimited_chunk(
         .finish();
     let frame = match parsed {
         Ok(frame) if columns_complete(&frame) => frame,
+        // polars reads blank lines as rows of nulls: drop them when no line breaks the layout.
+        Ok(frame) if find_bad_line(path, format, layout, chunk, first_line).is_none() => {
+            frame.drop_nulls::<String>(None).map_err(|e| {
+                diagnose_delimited(path, format, layout, chunk, first_line, Some(e.to_string()))
+            })?
+        }
+        // polars reports neither the line nor which rule was broken: find the line.
         Ok(_) | Err(_) => {
-            // polars reports neither the line nor which rule was broken: find the line.
             let polars_message = parsed.err().map(|e| e.to_string());
             return Err(diagnose_delimited(
                 path,
@@ -607,7 +615,8 @@ fn append_frame(
     Ok(())
 }
 
-/// Finds the first line of `chunk` that breaks the layout and describes it.
+/// Describes the first line of `chunk` that breaks the layout, or what polars said when no line
+/// does.
 fn diagnose_delimited(
     path: &Path,
     format: Format,
@@ -616,6 +625,27 @@ fn diagnose_delimited(
     first_line: usize,
     polars_message: Option<String>,
 ) -> DataError {
+    find_bad_line(path, format, layout, chunk, first_line).unwrap_or_else(|| {
+        DataError::malformed(
+            path,
+            first_line,
+            format!(
+                "could not parse the lines from here on as {}: {}",
+                layout.expected_line(),
+                polars_message.unwrap_or_else(|| "missing values".into())
+            ),
+        )
+    })
+}
+
+/// The first line of `chunk` that breaks the layout, as an error naming it.
+fn find_bad_line(
+    path: &Path,
+    format: Format,
+    layout: &Layout,
+    chunk: &[u8],
+    first_line: usize,
+) -> Option<DataError> {
     let separator = if layout.doubled_separator {
         format!("{0}{0}", layout.separator as char)
     } else {
@@ -630,16 +660,16 @@ fn diagnose_delimited(
         let line = match std::str::from_utf8(raw) {
             Ok(line) => line,
             Err(e) => {
-                return DataError::InvalidUtf8 {
+                return Some(DataError::InvalidUtf8 {
                     path: path.to_path_buf(),
                     line: line_number,
                     offset: e.valid_up_to(),
-                };
+                });
             }
         };
         let fields: Vec<&str> = line.split(separator.as_str()).collect();
         if fields.len() != layout.fields.len() {
-            return DataError::malformed(
+            return Some(DataError::malformed(
                 path,
                 line_number,
                 format!(
@@ -649,7 +679,7 @@ fn diagnose_delimited(
                     if fields.len() == 1 { "" } else { "s" },
                     truncate(line)
                 ),
-            );
+            ));
         }
         for (value, (name, kind)) in fields.iter().zip(&layout.fields) {
             let value = value.trim_matches('"');
@@ -665,26 +695,18 @@ fn diagnose_delimited(
                     FieldKind::Id(IdKind::Token) => "a non-empty id",
                     _ => "a number",
                 };
-                return DataError::malformed(
+                return Some(DataError::malformed(
                     path,
                     line_number,
                     format!(
                         "field `{name}`: expected {expected}, found `{}`",
                         truncate(value)
                     ),
-                );
+                ));
             }
         }
     }
-    DataError::malformed(
-        path,
-        first_line,
-        format!(
-            "could not parse the lines from here on as {}: {}",
-            layout.expected_line(),
-            polars_message.unwrap_or_else(|| "missing values".into())
-        ),
-    )
+    None
 }
 
 fn truncate(text: &str) -> String {
@@ -865,7 +887,7 @@ pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
     if name.ends_with(".json") || name.ends_with(".jsonl") {
         return read_titles_json(path, &bytes);
     }
-    if name.ends_with(".item") {
+    if name.ends_with(".item") && name != "u.item" {
         return read_titles_recbole(path, &bytes);
     }
     let separator = if name.ends_with(".dat") { "::" } else { "|" };

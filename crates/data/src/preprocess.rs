@@ -132,7 +132,9 @@ pub fn preprocess(
             }
         }
     }
+    // Only item and time are needed from here on: free the rest before the sequences grow.
     drop(rating);
+    drop(user);
     if rows.is_empty() {
         return Err(empty(
             source,

@@ -169,6 +169,20 @@ fn small_chunks_give_the_same_rows_and_line_numbers() {
     )
     .unwrap();
     assert_eq!(whole, chunked);
+    // A line longer than a whole chunk (an id with 2,000 leading zeros), and blank lines at the end.
+    let mut text_long = text.clone();
+    text_long.push_str(&format!(
+        "777\t{}5\t4\t7\n1\t1\t4\t1\n\n\n",
+        "0".repeat(2000)
+    ));
+    let path_long = write(dir.path(), "long.data", text_long.as_bytes());
+    let data = read_interactions(
+        &path_long,
+        Format::MovielensTab,
+        &ReadOptions { chunk_bytes: 1024 },
+    )
+    .unwrap();
+    assert_eq!(data.len(), 5002);
     text.push_str("1\t2\tthree\t4\n");
     let path = write(dir.path(), "u.data", text.as_bytes());
     let err = read_interactions(

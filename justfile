@@ -1,0 +1,42 @@
+# latentr3 tasks. Install just with `cargo install just --locked` or `pip install rust-just`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Release builds for real runs; tests use the dev profile (dependencies optimised there too).
+latentr3 := "cargo run --release --quiet -p latentr3-cli --"
+
+default:
+    @just --list
+
+# The main job: train on the embedded synthetic data (or another experiment).
+train config="experiments/synthetic.toml" *args="":
+    {{latentr3}} train --config {{config}} {{args}}
+
+# Run the whole test suite (what CI runs).
+test:
+    cargo test --workspace
+
+# Download a MovieLens release into data/ (ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small).
+data name="ml-100k":
+    {{latentr3}} data fetch {{name}} --dir data
+
+# Dataset statistics for an experiment or a data file.
+stats source="experiments/synthetic.toml":
+    {{latentr3}} data stats {{source}}
+
+# Evaluate a baseline (pop or random) on an experiment's test split.
+baseline which="pop" config="experiments/synthetic.toml":
+    {{latentr3}} eval --baseline {{which}} --config {{config}}
+
+# Benchmarks recorded in BENCHMARKS.md (data pipeline and evaluator, each against its Python peer).
+bench:
+    bash benches/run.sh
+
+# Formatting and lints.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# TensorBoard over the run directories (pip install tensorboard).
+tb:
+    tensorboard --logdir runs

@@ -1,0 +1,291 @@
+//! End-to-end tests of the `latentr3` binary on small files the tests write themselves.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn latentr3(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_latentr3"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LATENTR3_MOVIELENS_URL")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// 40 users × 12 items each over 30 items, rating 1-5, one user below the 5-core.
+fn small_u_data(dir: &Path) -> PathBuf {
+    let mut text = String::new();
+    for user in 1..=40 {
+        for step in 0..12 {
+            let item = (user * 11 + step * 7) % 30 + 1;
+            text.push_str(&format!(
+                "{user}\t{item}\t{}\t{}\n",
+                (user + step) % 5 + 1,
+                1000 + user * 50 + step
+            ));
+        }
+    }
+    text.push_str("99\t1\t5\t5000\n");
+    let path = dir.join("u.data");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn data_stats_json_has_counts_before_and_after_filtering() {
+    let dir = tempfile::tempdir().unwrap();
+    small_u_data(dir.path());
+    let output = latentr3(&["data", "stats", "u.data", "--json"], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(stats["raw"]["users"], 41);
+    assert_eq!(stats["raw"]["interactions"], 481);
+    assert_eq!(
+        stats["users"], 40,
+        "the 1-interaction user is removed by the 5-core"
+    );
+    assert_eq!(stats["interactions"], 480);
+    assert_eq!(stats["items"], 30);
+    assert!(stats["head_items"].as_u64().unwrap() + stats["tail_items"].as_u64().unwrap() == 30);
+    // The table form names the same figures.
+    let table = latentr3(&["data", "stats", "u.data"], dir.path());
+    assert!(
+        stdout(&table).contains("item popularity Gini"),
+        "{}",
+        stdout(&table)
+    );
+}
+
+#[test]
+fn experiment_with_an_unknown_key_fails_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    small_u_data(dir.path());
+    std::fs::write(
+        dir.path().join("x.toml"),
+        "[data]\npath = \"u.data\"\n\n[data.filter]\nusercore = 3\n",
+    )
+    .unwrap();
+    let output = latentr3(&["data", "stats", "x.toml"], dir.path());
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("x.toml") && message.contains("usercore") && message.contains("line 5"),
+        "{message}"
+    );
+}
+
+#[test]
+fn malformed_and_missing_files_fail_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u.data"), "1\t2\t5\t100\n1\t2\tfive\t101\n").unwrap();
+    let output = latentr3(&["data", "stats", "u.data"], dir.path());
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("u.data:2:") && stderr(&output).contains("`rating`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !dir.path().join("data/cache").exists()
+            || std::fs::read_dir(dir.path().join("data/cache"))
+                .unwrap()
+                .count()
+                == 0
+    );
+
+    let output = latentr3(&["data", "stats", "nothing.csv"], dir.path());
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("nothing.csv"),
+        "{}",
+        stderr(&output)
+    );
+
+    std::fs::write(
+        dir.path().join("few.inter"),
+        "user_id:token\titem_id:token\na\tb\n",
+    )
+    .unwrap();
+    let output = latentr3(&["data", "stats", "few.inter"], dir.path());
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("no interactions left"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn synthetic_experiment(dir: &Path) -> PathBuf {
+    let path = dir.join("synthetic.toml");
+    std::fs::write(
+        &path,
+        "[data.synthetic]\nusers = 300\nitems = 200\ntopics = 10\nmin_length = 10\nmax_length = 30\n\n[eval]\nks = [5, 10]\n",
+    )
+    .unwrap();
+    path
+}
+
+fn eval_json(baseline: &str, dir: &Path) -> serde_json::Value {
+    let output = latentr3(
+        &[
+            "eval",
+            "--baseline",
+            baseline,
+            "--config",
+            "synthetic.toml",
+            "--json",
+        ],
+        dir,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).unwrap()
+}
+
+#[test]
+fn baseline_evaluation_reports_protocol_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic_experiment(dir.path());
+    let pop = eval_json("pop", dir.path());
+    let random = eval_json("random", dir.path());
+    assert_eq!(pop["protocol"]["mask_history"], true);
+    assert_eq!(pop["protocol"]["cases"], 300);
+    for key in ["NDCG@10", "HR@10", "ItemCoverage@10", "Gini@10", "APLT@10"] {
+        assert!(pop["metrics"][key].is_number(), "{key} missing");
+    }
+    let coverage = |r: &serde_json::Value| r["metrics"]["ItemCoverage@10"].as_f64().unwrap();
+    assert!(coverage(&pop) < coverage(&random));
+    let hr = |r: &serde_json::Value| r["metrics"]["HR@10"].as_f64().unwrap();
+    assert!(
+        hr(&pop) > hr(&random),
+        "popularity beats random on power-law data"
+    );
+    let table = latentr3(
+        &["eval", "--baseline", "pop", "--config", "synthetic.toml"],
+        dir.path(),
+    );
+    assert!(
+        stdout(&table).contains("NDCG") && stdout(&table).contains("masked"),
+        "{}",
+        stdout(&table)
+    );
+}
+
+/// Serves `files` (path → body) over HTTP on loopback for a bounded number of requests.
+fn serve(files: Vec<(String, Vec<u8>)>, requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 4096];
+            let read = stream.read(&mut request).unwrap_or(0);
+            let line = String::from_utf8_lossy(&request[..read])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let response = match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://{address}")
+}
+
+fn zip_with(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn data_fetch_downloads_verifies_and_unpacks() {
+    use md5::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = zip_with(&[
+        ("ml-100k/u.data", b"1\t2\t5\t100\n"),
+        ("ml-100k/u.item", b"2|Movie|x\n"),
+    ]);
+    let digest: String = md5::Md5::digest(&archive)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let base = serve(
+        vec![
+            ("/ml-100k.zip".into(), archive),
+            (
+                "/ml-100k.zip.md5".into(),
+                format!("MD5 (ml-100k.zip) = {digest}\n").into_bytes(),
+            ),
+        ],
+        2,
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_latentr3"))
+        .args(["data", "fetch", "ml-100k", "--dir", "data"])
+        .current_dir(dir.path())
+        .env("LATENTR3_MOVIELENS_URL", &base)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("data/ml-100k/u.data").exists());
+}
+
+#[test]
+fn data_fetch_offline_says_where_to_put_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // A bound-then-closed port: connections are refused at once.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_latentr3"))
+        .args(["data", "fetch", "ml-1m", "--dir", "data"])
+        .current_dir(dir.path())
+        .env("LATENTR3_MOVIELENS_URL", format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("ml-1m.zip") && message.contains("data/ml-1m/ratings.dat"),
+        "{message}"
+    );
+    let output = latentr3(&["data", "fetch", "ml-5m"], dir.path());
+    assert!(
+        !output.status.success() && stderr(&output).contains("ml-100k"),
+        "{}",
+        stderr(&output)
+    );
+}
