@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 which=${1:-all}
-out=data/bench
+out=$PWD/data/bench
 mkdir -p "$out"
 
 summarise() {
@@ -38,7 +38,8 @@ PY
 }
 
 if [ "$which" = all ] || [ "$which" = pipeline ]; then
-  csv=$out/ratings-20m.csv
+  csv=$out/ml-20m-synthetic/ratings.csv
+  mkdir -p "$(dirname "$csv")"
   if [ ! -f "$csv" ]; then
     echo "generating $csv (20M rows, ML-20M shape)"
     cargo bench -q -p latentr3-data --bench pipeline -- generate "$csv"

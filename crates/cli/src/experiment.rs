@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use latentr3_data::DataConfig;
 use latentr3_eval::{CollapseConfig, EvalConfig};
+use latentr3_model::{Mode, ModelConfig, SftConfig};
 use serde::{Deserialize, Serialize};
 
 /// A whole experiment.
@@ -21,6 +22,24 @@ pub struct Experiment {
     pub eval: EvalConfig,
     #[serde(default)]
     pub collapse: CollapseConfig,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub sft: SftConfig,
+}
+
+/// A short name of the model mode, for run names and reports.
+pub trait ModeName {
+    fn mode_name(&self) -> &'static str;
+}
+
+impl ModeName for ModelConfig {
+    fn mode_name(&self) -> &'static str {
+        match self.mode {
+            Mode::Backbone => "backbone",
+            Mode::Latent => "latent",
+        }
+    }
 }
 
 impl Experiment {

@@ -5,6 +5,8 @@ mod commands;
 mod experiment;
 mod fetch;
 mod progress;
+mod tensorboard;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,14 +31,35 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
-    /// Evaluate a baseline on an experiment's test split (full ranking).
-    Eval {
-        /// The baseline to evaluate.
-        #[arg(long, value_enum)]
-        baseline: Baseline,
+    /// Train a model (SFT) and write a run directory.
+    Train {
         /// The experiment file (TOML).
-        #[arg(long)]
+        #[arg(long, default_value = "experiments/synthetic.toml")]
         config: PathBuf,
+        /// Override a setting, such as `--set model.mode=backbone` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The run directory (default: runs/<name>-<mode>-<time>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compute device: cpu (burn's flex backend) or wgpu (with the wgpu feature).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Print the test report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate a baseline or a trained run on the test split (full ranking).
+    Eval {
+        /// A baseline to evaluate (needs --config).
+        #[arg(long, value_enum, conflicts_with = "run", requires = "config")]
+        baseline: Option<Baseline>,
+        /// A run directory written by `latentr3 train`.
+        #[arg(long, required_unless_present = "baseline")]
+        run: Option<PathBuf>,
+        /// The experiment file (TOML) for --baseline.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Override a setting, such as `--set eval.mask_history=false` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -46,6 +69,16 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Top-K recommendations of a trained run for a history of original item ids.
+    Recommend {
+        #[arg(long)]
+        run: PathBuf,
+        /// Original item ids, oldest first, such as 12,7,33.
+        #[arg(long)]
+        history: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
     },
 }
 
@@ -96,13 +129,26 @@ fn main() -> ExitCode {
                     json,
                 },
         } => commands::data_stats(&source, &overrides, json),
+        Command::Train {
+            config,
+            overrides,
+            out,
+            device,
+            json,
+        } => train::train(&config, &overrides, out, &device, json),
         Command::Eval {
             baseline,
+            run,
             config,
             overrides,
             valid,
             json,
-        } => commands::eval_baseline(baseline, &config, &overrides, valid, json),
+        } => match (baseline, run, config) {
+            (Some(baseline), _, Some(config)) => commands::eval_baseline(baseline, &config, &overrides, valid, json),
+            (None, Some(run), _) => train::eval_run(&run, valid, json),
+            _ => Err(anyhow::anyhow!("give --baseline pop|random with --config, or --run <run directory>")),
+        },
+        Command::Recommend { run, history, k } => train::recommend(&run, &history, k),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,164 @@
+//! The SASRec-style backbone: item and position embeddings, causal transformer blocks, and the
+//! tied output layer that scores every item.
+//!
+//! Histories are left-padded (item 0), so the most recent item sits in the last column and
+//! always gets position `max_len - 1`; thought slot `i` gets position `max_len + i`.
+
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig};
+use burn::prelude::*;
+
+use crate::block::{Block, KeyValues};
+use crate::config::ModelConfig;
+
+/// The backbone's view of a batch of histories after a forward pass: hidden states, every
+/// block's keys and values (the cache thought slots reuse), and which positions are padding.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// `[batch, len, d]`: the last layer's hidden states of every position seen so far.
+    pub hidden: Tensor<3>,
+    /// One entry per block.
+    pub cache: Vec<KeyValues>,
+    /// `[batch, len]`: true at padding positions.
+    pub padding: Tensor<2, Bool>,
+    /// Thought slots appended so far.
+    pub thoughts: usize,
+}
+
+impl Encoded {
+    /// Positions seen so far (history columns + thought slots).
+    pub fn len(&self) -> usize {
+        self.hidden.dims()[1]
+    }
+
+    /// Whether no position was seen.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[batch, d]`: the hidden state of the last position.
+    pub fn last(&self) -> Tensor<2> {
+        let [batch, len, d] = self.hidden.dims();
+        self.hidden.clone().narrow(1, len - 1, 1).reshape([batch, d])
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Backbone {
+    pub items: Embedding,
+    positions: Embedding,
+    norm: LayerNorm,
+    dropout: Dropout,
+    blocks: Vec<Block>,
+    max_len: usize,
+}
+
+impl Backbone {
+    pub fn new(config: &ModelConfig, num_items: usize, device: &Device) -> Backbone {
+        let init = Initializer::Normal {
+            mean: 0.0,
+            std: config.init_std,
+        };
+        Backbone {
+            items: EmbeddingConfig::new(num_items + 1, config.hidden)
+                .with_initializer(init.clone())
+                .init(device),
+            positions: EmbeddingConfig::new(config.max_len + config.thought_slots(), config.hidden)
+                .with_initializer(init)
+                .init(device),
+            norm: LayerNormConfig::new(config.hidden)
+                .with_epsilon(config.layer_norm_eps)
+                .init(device),
+            dropout: DropoutConfig::new(config.dropout).init(),
+            blocks: (0..config.layers).map(|_| Block::new(config, device)).collect(),
+            max_len: config.max_len,
+        }
+    }
+
+    /// The longest history read.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Number of item ids scored (padding included).
+    pub fn item_slots(&self) -> usize {
+        self.items.weight.dims()[0]
+    }
+
+    fn position_embedding(&self, first: usize, len: usize, batch: usize, device: &Device) -> Tensor<3> {
+        let ids = Tensor::<1, Int>::arange(first as i64..(first + len) as i64, device);
+        self.positions
+            .forward(ids.reshape([1, len]))
+            .expand([batch, len, self.positions.weight.dims()[1]])
+    }
+
+    /// Runs the blocks over already-embedded inputs (`[batch, len, d]`, before the embedding
+    /// LayerNorm) with a `[batch, len, len]` blocked-pair mask; no cache is reused.
+    pub fn forward_embedded(&self, embedded: Tensor<3>, blocked: Tensor<3, Bool>) -> (Tensor<3>, Vec<KeyValues>) {
+        let mut x = self.dropout.forward(self.norm.forward(embedded));
+        let mut cache = Vec::with_capacity(self.blocks.len());
+        for block in &self.blocks {
+            let (out, kv) = block.forward(x, None, blocked.clone());
+            x = out;
+            cache.push(kv);
+        }
+        (x, cache)
+    }
+
+    /// Item plus position embeddings of left-padded ids (`[batch, len]`, `len <= max_len`).
+    pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let [batch, len] = ids.dims();
+        let device = ids.device();
+        self.items.forward(ids) + self.position_embedding(self.max_len - len, len, batch, &device)
+    }
+
+    /// Thought `thought` (`[batch, d]`) as the input of thought slot `index`: `[batch, 1, d]`,
+    /// the thought plus its slot's position embedding.
+    pub fn embed_thought(&self, thought: Tensor<2>, index: usize) -> Tensor<3> {
+        let [batch, d] = thought.dims();
+        let device = thought.device();
+        thought.reshape([batch, 1, d]) + self.position_embedding(self.max_len + index, 1, batch, &device)
+    }
+
+    /// Encodes left-padded histories.
+    pub fn encode(&self, ids: Tensor<2, Int>, padding: Tensor<2, Bool>, blocked: Tensor<3, Bool>) -> Encoded {
+        let (hidden, cache) = self.forward_embedded(self.embed(ids), blocked);
+        Encoded {
+            hidden,
+            cache,
+            padding,
+            thoughts: 0,
+        }
+    }
+
+    /// Appends one thought slot whose input embedding is `thought` (`[batch, d]`) and runs it
+    /// through every block against the cached keys and values: the history is not recomputed.
+    pub fn append_thought(&self, encoded: &Encoded, thought: Tensor<2>) -> Encoded {
+        let [batch, _] = thought.dims();
+        let device = thought.device();
+        let mut x = self
+            .dropout
+            .forward(self.norm.forward(self.embed_thought(thought, encoded.thoughts)));
+        // The slot sees every real position and every earlier slot, never padding.
+        let not_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), &device);
+        let padding = Tensor::cat(vec![encoded.padding.clone(), not_padding], 1);
+        let blocked = padding.clone().unsqueeze_dim::<3>(1);
+        let mut cache = Vec::with_capacity(self.blocks.len());
+        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
+            let (out, kv) = block.forward(x, Some(past), blocked.clone());
+            x = out;
+            cache.push(kv);
+        }
+        Encoded {
+            hidden: Tensor::cat(vec![encoded.hidden.clone(), x], 1),
+            cache,
+            padding,
+            thoughts: encoded.thoughts + 1,
+        }
+    }
+
+    /// Scores every item id (`[batch, item_slots]`) from hidden states (`[batch, d]`) with the
+    /// item embedding matrix (tied output layer).
+    pub fn score(&self, hidden: Tensor<2>) -> Tensor<2> {
+        hidden.matmul(self.items.weight.val().transpose())
+    }
+}

@@ -1,0 +1,86 @@
+//! Model settings (the `[model]` section of an experiment).
+
+use serde::{Deserialize, Serialize};
+
+/// Which recommender to build: the plain backbone, or the backbone reading latent thoughts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// SASRec: the last position's hidden state scores the items.
+    Backbone,
+    /// LatentR³: the latent head's thought is appended and the last thought slot scores items.
+    #[default]
+    Latent,
+}
+
+/// Architecture settings. Defaults are RecBole's SASRec settings for MovieLens (hidden 64, 2
+/// layers, 2 heads, inner size 256, dropout 0.2, max length 50) and the paper's one thought.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub mode: Mode,
+    /// Longest history the backbone reads (older items are dropped).
+    pub max_len: usize,
+    pub hidden: usize,
+    pub layers: usize,
+    pub heads: usize,
+    /// Feed-forward inner size.
+    pub inner: usize,
+    /// Dropout on embeddings, attention weights and block outputs.
+    pub dropout: f64,
+    pub layer_norm_eps: f64,
+    /// Latent thoughts chained before scoring (latent mode).
+    pub thoughts: usize,
+    /// RoPE base of the latent head.
+    pub rope_base: f64,
+    /// Standard deviation of the normal initialisation of embeddings and linear layers.
+    pub init_std: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            mode: Mode::Latent,
+            max_len: 50,
+            hidden: 64,
+            layers: 2,
+            heads: 2,
+            inner: 256,
+            dropout: 0.2,
+            layer_norm_eps: 1e-12,
+            thoughts: 1,
+            rope_base: 1000.0,
+            init_std: 0.02,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Checks the settings for values that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.hidden == 0 || self.heads == 0 || self.hidden % self.heads != 0 {
+            return Err(format!("hidden ({}) must be a positive multiple of heads ({})", self.hidden, self.heads));
+        }
+        if self.hidden % 2 != 0 {
+            return Err(format!("hidden ({}) must be even for the latent head's RoPE", self.hidden));
+        }
+        if self.max_len == 0 || self.layers == 0 || self.inner == 0 {
+            return Err("max_len, layers and inner must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout {} must be in [0, 1)", self.dropout));
+        }
+        if self.mode == Mode::Latent && self.thoughts == 0 {
+            return Err("latent mode needs at least one thought".into());
+        }
+        Ok(())
+    }
+
+    /// Thought slots the position table needs.
+    pub fn thought_slots(&self) -> usize {
+        match self.mode {
+            Mode::Backbone => 0,
+            Mode::Latent => self.thoughts,
+        }
+    }
+}

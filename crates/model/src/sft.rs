@@ -1,0 +1,338 @@
+//! Stage 1 (SFT): backbone and latent head trained together with the next-item cross-entropy.
+//!
+//! A loop of our own rather than burn-train's `Learner`: every position of a window is a target
+//! (not one target per sample), latent mode adds the thought slot's loss, validation is the eval
+//! crate's full-ranking report with early stopping on one of its metrics, and the RL stage
+//! reuses the same observer. The library stays silent; an [`Observer`] receives every step and
+//! epoch so the binary can draw progress bars, log to TensorBoard and write checkpoints.
+
+use std::time::Instant;
+
+use burn::module::{ModuleVisitor, Param};
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
+use latentr3_eval::{Case, Evaluator, Report};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::loss::cross_entropy;
+use crate::recommender::{Inputs, ModelScorer, Recommender};
+
+/// SFT settings (the `[sft]` section of an experiment).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SftConfig {
+    /// Upper bound on epochs; early stopping usually ends sooner.
+    pub epochs: usize,
+    /// Training windows per batch.
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW).
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// Linear warm-up steps before the cosine decay.
+    pub warmup_steps: usize,
+    /// The cosine decays to `lr × min_lr_ratio` at the last epoch.
+    pub min_lr_ratio: f64,
+    /// Global gradient-norm clipping threshold (0: off).
+    pub grad_clip: f64,
+    /// Epochs without improvement of `monitor` before stopping.
+    pub patience: usize,
+    /// Weight of the thought slot's next-item loss (latent mode).
+    pub thought_loss_weight: f64,
+    /// The validation metric that selects the best checkpoint.
+    pub monitor: String,
+    pub seed: u64,
+}
+
+impl Default for SftConfig {
+    fn default() -> Self {
+        SftConfig {
+            epochs: 200,
+            batch_size: 128,
+            lr: 1e-3,
+            weight_decay: 0.0,
+            warmup_steps: 100,
+            min_lr_ratio: 0.0,
+            grad_clip: 5.0,
+            patience: 10,
+            thought_loss_weight: 1.0,
+            monitor: "NDCG@10".into(),
+            seed: 42,
+        }
+    }
+}
+
+/// Learning rate at `step` (0-based): linear warm-up to `lr`, then cosine decay to
+/// `lr × min_lr_ratio` at `total` steps.
+pub fn learning_rate(config: &SftConfig, step: usize, total: usize) -> f64 {
+    let warmup = config.warmup_steps.min(total.saturating_sub(1));
+    if step < warmup {
+        return config.lr * (step + 1) as f64 / warmup as f64;
+    }
+    let span = (total - warmup).max(1) as f64;
+    let progress = ((step - warmup) as f64 / span).min(1.0);
+    let floor = config.lr * config.min_lr_ratio;
+    floor + (config.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// One optimisation step, as reported to the observer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepLog {
+    pub step: usize,
+    pub epoch: usize,
+    pub loss: f64,
+    pub lr: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Next-item targets in the step.
+    pub targets: usize,
+    pub targets_per_second: f64,
+}
+
+/// One finished epoch with its validation report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub steps: usize,
+    pub mean_loss: f64,
+    pub seconds: f64,
+    pub valid: Report,
+    /// The monitored metric improved (this epoch's model is the new best).
+    pub improved: bool,
+}
+
+/// Receives progress; every method has a silent default.
+pub trait Observer {
+    fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
+    fn on_step(&mut self, _log: &StepLog) {}
+    /// Called after validation with the current model; checkpoints are written here.
+    fn on_epoch(&mut self, _log: &EpochLog, _model: &Recommender) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// What training produced.
+#[derive(Debug, Clone)]
+pub struct SftOutcome {
+    /// The model of the best validation epoch (without autodiff).
+    pub best: Recommender,
+    pub best_epoch: usize,
+    pub best_valid: Report,
+    pub epochs_run: usize,
+    pub stopped_early: bool,
+    pub steps: usize,
+}
+
+/// The data SFT reads.
+pub struct SftData<'a> {
+    pub dataset: &'a Dataset,
+    pub split: &'a Split,
+    pub evaluator: &'a Evaluator,
+    pub valid_cases: &'a [Case<'a>],
+}
+
+/// The cross-entropy of one batch: every position with a target, plus (latent mode) the last
+/// thought slot predicting the window's last target. Returns the loss and the number of targets.
+pub fn batch_loss(model: &Recommender, batch: &TrainBatch, thought_weight: f64, device: &Device) -> (Tensor<1>, usize) {
+    let (rows, len) = (batch.batch_size, batch.seq_len);
+    let inputs = Inputs::new(&batch.inputs, rows, len, device);
+    let encoded = model.encode(&inputs);
+    let (positions, targets): (Vec<i64>, Vec<i64>) = batch
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t != 0)
+        .map(|(p, &t)| (p as i64, t))
+        .unzip();
+    let count = targets.len();
+    let d = encoded.hidden.dims()[2];
+    let hidden = encoded
+        .hidden
+        .clone()
+        .reshape([rows * len, d])
+        .select(0, Tensor::from_data(TensorData::new(positions, [count]), device));
+    let target_tensor = Tensor::from_data(TensorData::new(targets, [count]), device);
+    let mut loss = cross_entropy(model.backbone.score(hidden), target_tensor);
+    if model.head.is_some() && thought_weight > 0.0 {
+        let last: Vec<i64> = (0..rows).map(|r| batch.targets[r * len + len - 1]).collect();
+        let thought_state = model.think(encoded).last();
+        let thought_loss = cross_entropy(
+            model.backbone.score(thought_state),
+            Tensor::from_data(TensorData::new(last, [rows]), device),
+        );
+        loss = loss + thought_loss * thought_weight;
+    }
+    (loss, count)
+}
+
+/// Sums squared gradients over every parameter of a module.
+struct SquaredNorm<'a> {
+    grads: &'a GradientsParams,
+    total: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for SquaredNorm<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = self.grads.get::<D>(param.id) {
+            let squares = grad.square().sum();
+            self.total = Some(match self.total.take() {
+                Some(total) => total + squares,
+                None => squares,
+            });
+        }
+    }
+}
+
+/// Multiplies every gradient by a factor.
+struct ScaleGrads<'a> {
+    grads: &'a mut GradientsParams,
+    factor: f64,
+}
+
+impl ModuleVisitor for ScaleGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = self.grads.remove::<D>(param.id) {
+            self.grads.register(param.id, grad * self.factor);
+        }
+    }
+}
+
+/// The global L2 norm of the gradients; when above `clip` (> 0) they are scaled down to it.
+pub fn clip_global_norm(model: &Recommender, grads: &mut GradientsParams, clip: f64) -> f64 {
+    let mut visitor = SquaredNorm { grads, total: None };
+    model.visit(&mut visitor);
+    let norm = visitor
+        .total
+        .map_or(0.0, |t| f64::from(t.into_scalar::<f32>()).sqrt());
+    if clip > 0.0 && norm > clip {
+        model.visit(&mut ScaleGrads {
+            grads,
+            factor: clip / (norm + 1e-6),
+        });
+    }
+    norm
+}
+
+/// Trains `model` (on any device; training runs on its autodiff twin) and returns the best
+/// validation epoch's model.
+pub fn train(
+    model: Recommender,
+    device: &Device,
+    data: &SftData<'_>,
+    config: &SftConfig,
+    observer: &mut dyn Observer,
+) -> Result<SftOutcome, TrainError> {
+    if !data.evaluator.config().ks.iter().any(|k| config.monitor.ends_with(&format!("@{k}"))) {
+        return Err(TrainError::Setting(format!(
+            "monitor `{}` is not computed: the evaluator's K values are {:?}",
+            config.monitor,
+            data.evaluator.config().ks
+        )));
+    }
+    let train_device = device.clone().autodiff();
+    train_device.seed(config.seed);
+    let mut model = model.fork(&train_device).train();
+    let max_len = model.backbone.max_len();
+    let batcher = TrainBatcher::new(data.dataset, data.split, max_len, config.batch_size);
+    if batcher.num_rows() == 0 {
+        return Err(TrainError::Setting("the training split has no targets".into()));
+    }
+    let total_steps = config.epochs * batcher.num_batches();
+    let mut optimizer = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .with_epsilon(1e-8)
+        .init();
+    let mut step = 0;
+    let mut best: Option<(Recommender, usize, Report, f64)> = None;
+    let mut epochs_run = 0;
+    let mut stopped_early = false;
+    for epoch in 0..config.epochs {
+        let started = Instant::now();
+        observer.on_epoch_start(epoch, batcher.num_batches());
+        let mut loss_sum = 0.0;
+        let mut batches = 0;
+        for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
+            let step_started = Instant::now();
+            let (loss, targets) = batch_loss(&model, &batch, config.thought_loss_weight, &train_device);
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite { step, epoch, value });
+            }
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            let grad_norm = clip_global_norm(&model, &mut grads, config.grad_clip);
+            let lr = learning_rate(config, step, total_steps);
+            model = optimizer.step(lr, model, grads);
+            observer.on_step(&StepLog {
+                step,
+                epoch,
+                loss: value,
+                lr,
+                grad_norm,
+                targets,
+                targets_per_second: targets as f64 / step_started.elapsed().as_secs_f64().max(1e-9),
+            });
+            loss_sum += value;
+            batches += 1;
+            step += 1;
+        }
+        epochs_run = epoch + 1;
+        let evaluation = data
+            .evaluator
+            .evaluate(&ModelScorer::new(&model), data.valid_cases, "valid")?;
+        let metric = evaluation.report.metric(&config.monitor).ok_or_else(|| {
+            TrainError::Setting(format!("monitor `{}` is not in the validation report", config.monitor))
+        })?;
+        let improved = best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
+        if improved {
+            best = Some((model.valid(), epoch, evaluation.report.clone(), metric));
+        }
+        let log = EpochLog {
+            epoch,
+            steps: batches,
+            mean_loss: loss_sum / batches.max(1) as f64,
+            seconds: started.elapsed().as_secs_f64(),
+            valid: evaluation.report,
+            improved,
+        };
+        observer.on_epoch(&log, &model)?;
+        let best_epoch = best.as_ref().map_or(0, |b| b.1);
+        if epoch - best_epoch >= config.patience {
+            stopped_early = true;
+            break;
+        }
+    }
+    let (best, best_epoch, best_valid, _) = best.ok_or_else(|| TrainError::Setting("epochs must be at least 1".into()))?;
+    Ok(SftOutcome {
+        best,
+        best_epoch,
+        best_valid,
+        epochs_run,
+        stopped_early,
+        steps: step,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_then_cosine() {
+        let config = SftConfig {
+            lr: 1.0,
+            warmup_steps: 10,
+            min_lr_ratio: 0.1,
+            ..SftConfig::default()
+        };
+        assert!((learning_rate(&config, 0, 110) - 0.1).abs() < 1e-12);
+        assert!((learning_rate(&config, 9, 110) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&config, 10, 110) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(&config, 60, 110) - 0.55).abs() < 1e-12);
+        assert!((learning_rate(&config, 110, 110) - 0.1).abs() < 1e-12);
+    }
+}
