@@ -81,7 +81,8 @@ pub fn data_stats(source: &Path, overrides: &[String], json: bool) -> Result<()>
 fn print_stats(stats: &DataStats) {
     println!("dataset {}", stats.dataset);
     println!("{:<26}{:>14}{:>14}", "", "raw", "filtered");
-    let rows: [(&str, fn(&InteractionStats) -> String); 11] = [
+    type Row = (&'static str, fn(&InteractionStats) -> String);
+    let rows: [Row; 11] = [
         ("users", |s| s.users.to_string()),
         ("items", |s| s.items.to_string()),
         ("interactions", |s| s.interactions.to_string()),

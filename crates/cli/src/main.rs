@@ -144,9 +144,13 @@ fn main() -> ExitCode {
             valid,
             json,
         } => match (baseline, run, config) {
-            (Some(baseline), _, Some(config)) => commands::eval_baseline(baseline, &config, &overrides, valid, json),
+            (Some(baseline), _, Some(config)) => {
+                commands::eval_baseline(baseline, &config, &overrides, valid, json)
+            }
             (None, Some(run), _) => train::eval_run(&run, valid, json),
-            _ => Err(anyhow::anyhow!("give --baseline pop|random with --config, or --run <run directory>")),
+            _ => Err(anyhow::anyhow!(
+                "give --baseline pop|random with --config, or --run <run directory>"
+            )),
         },
         Command::Recommend { run, history, k } => train::recommend(&run, &history, k),
     };

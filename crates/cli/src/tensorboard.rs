@@ -39,13 +39,19 @@ impl Board {
             match value {
                 toml::Value::Table(table) => {
                     for (key, value) in table {
-                        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                        let name = if prefix.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{prefix}.{key}")
+                        };
                         walk(board, &name, value);
                     }
                 }
                 toml::Value::Integer(i) => board.scalar(&format!("hparams/{prefix}"), *i as f64, 0),
                 toml::Value::Float(f) => board.scalar(&format!("hparams/{prefix}"), *f, 0),
-                toml::Value::Boolean(b) => board.scalar(&format!("hparams/{prefix}"), f64::from(u8::from(*b)), 0),
+                toml::Value::Boolean(b) => {
+                    board.scalar(&format!("hparams/{prefix}"), f64::from(u8::from(*b)), 0)
+                }
                 _ => {}
             }
         }

@@ -27,7 +27,11 @@ pub fn device(name: &str) -> Result<Device> {
         "wgpu" | "gpu" => Ok(Device::wgpu(Default::default())),
         other => bail!(
             "unknown device `{other}`; expected `cpu`{}",
-            if cfg!(feature = "wgpu") { " or `wgpu`" } else { " (build with --features wgpu for `wgpu`)" }
+            if cfg!(feature = "wgpu") {
+                " or `wgpu`"
+            } else {
+                " (build with --features wgpu for `wgpu`)"
+            }
         ),
     }
 }
@@ -39,7 +43,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
-    temp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -50,7 +55,8 @@ fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
         .clone()
         .save_file(&temp)
         .map_err(|e| TrainError::Io(format!("cannot write {}: {e:?}", temp.display())))?;
-    std::fs::rename(&temp, path).map_err(|e| TrainError::Io(format!("cannot write {}: {e}", path.display())))
+    std::fs::rename(&temp, path)
+        .map_err(|e| TrainError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Progress bars on stderr, TensorBoard scalars and checkpoints.
@@ -65,9 +71,11 @@ impl Observer for RunObserver {
     fn on_epoch_start(&mut self, epoch: usize, batches: usize) {
         let bar = ProgressBar::new(batches as u64);
         bar.set_style(
-            ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg} [{elapsed}]")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg} [{elapsed}]",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(epoch.to_string());
         self.bar = Some(bar);
@@ -76,12 +84,17 @@ impl Observer for RunObserver {
     fn on_step(&mut self, log: &StepLog) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            bar.set_message(format!("loss {:.4}, {:.0} targets/s", log.loss, log.targets_per_second));
+            bar.set_message(format!(
+                "loss {:.4}, {:.0} targets/s",
+                log.loss, log.targets_per_second
+            ));
         }
         self.board.scalar("train/loss", log.loss, log.step);
         self.board.scalar("train/lr", log.lr, log.step);
-        self.board.scalar("train/grad_norm", log.grad_norm, log.step);
-        self.board.scalar("train/targets_per_second", log.targets_per_second, log.step);
+        self.board
+            .scalar("train/grad_norm", log.grad_norm, log.step);
+        self.board
+            .scalar("train/targets_per_second", log.targets_per_second, log.step);
     }
 
     fn on_epoch(&mut self, log: &EpochLog, model: &Recommender) -> Result<(), TrainError> {
@@ -100,8 +113,10 @@ impl Observer for RunObserver {
             log.seconds,
             if log.improved { " (best)" } else { "" }
         );
-        self.board.scalar("train/epoch_loss", log.mean_loss, log.epoch);
-        self.board.scalar("train/epoch_seconds", log.seconds, log.epoch);
+        self.board
+            .scalar("train/epoch_loss", log.mean_loss, log.epoch);
+        self.board
+            .scalar("train/epoch_seconds", log.seconds, log.epoch);
         self.board.report("valid", &log.valid, log.epoch);
         self.board.flush();
         save_checkpoint(model, &self.checkpoints.join("sft-last.bpk"))?;
@@ -123,8 +138,13 @@ fn prepare(experiment: &Experiment) -> Result<Prepared> {
     let dataset = load_dataset(&experiment.data)?.dataset;
     let split = Split::new(&dataset, &experiment.data.split)?;
     let popularity = Popularity::from_split(&dataset, &split);
-    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity)).context("invalid [eval] settings")?;
-    Ok(Prepared { dataset, split, evaluator })
+    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))
+        .context("invalid [eval] settings")?;
+    Ok(Prepared {
+        dataset,
+        split,
+        evaluator,
+    })
 }
 
 fn default_run_dir(experiment: &Experiment) -> PathBuf {
@@ -135,9 +155,18 @@ fn default_run_dir(experiment: &Experiment) -> PathBuf {
     PathBuf::from("runs").join(format!("{name}-{}-{seconds}", experiment.model.mode_name()))
 }
 
-pub fn train(config: &Path, overrides: &[String], out: Option<PathBuf>, device_name: &str, json: bool) -> Result<()> {
+pub fn train(
+    config: &Path,
+    overrides: &[String],
+    out: Option<PathBuf>,
+    device_name: &str,
+    json: bool,
+) -> Result<()> {
     let experiment = Experiment::load(config, overrides)?;
-    experiment.model.validate().map_err(|e| anyhow::anyhow!("{}: [model] {e}", config.display()))?;
+    experiment
+        .model
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: [model] {e}", config.display()))?;
     let run = out.unwrap_or_else(|| default_run_dir(&experiment));
     if run.join("config.toml").exists() {
         bail!(
@@ -148,11 +177,13 @@ pub fn train(config: &Path, overrides: &[String], out: Option<PathBuf>, device_n
     let device = device(device_name)?;
     let prepared = prepare(&experiment)?;
     let checkpoints = run.join("checkpoints");
-    std::fs::create_dir_all(&checkpoints).with_context(|| format!("cannot create {}", checkpoints.display()))?;
+    std::fs::create_dir_all(&checkpoints)
+        .with_context(|| format!("cannot create {}", checkpoints.display()))?;
     write_atomic(&run.join("config.toml"), experiment.to_toml()?.as_bytes())?;
     eprintln!("run directory {}", run.display());
 
-    let mut board = Board::new(&run).with_context(|| format!("cannot write TensorBoard files in {}", run.display()))?;
+    let mut board = Board::new(&run)
+        .with_context(|| format!("cannot write TensorBoard files in {}", run.display()))?;
     board.hyperparameters(&toml::Table::try_from(&experiment)?);
     device.seed(experiment.sft.seed);
     let model = Recommender::new(&experiment.model, prepared.dataset.num_items(), &device);
@@ -160,7 +191,13 @@ pub fn train(config: &Path, overrides: &[String], out: Option<PathBuf>, device_n
         "{} model, {} parameters, {} training windows",
         experiment.model.mode_name(),
         model.num_params(),
-        latentr3_data::TrainBatcher::new(&prepared.dataset, &prepared.split, experiment.model.max_len, experiment.sft.batch_size).num_rows()
+        latentr3_data::TrainBatcher::new(
+            &prepared.dataset,
+            &prepared.split,
+            experiment.model.max_len,
+            experiment.sft.batch_size
+        )
+        .num_rows()
     );
     let valid_cases = cases(&prepared.dataset, &prepared.split, true);
     let data = SftData {
@@ -176,24 +213,41 @@ pub fn train(config: &Path, overrides: &[String], out: Option<PathBuf>, device_n
         monitor: experiment.sft.monitor.clone(),
     };
     let started = std::time::Instant::now();
-    let outcome = sft::train(model, &device, &data, &experiment.sft, &mut observer)
-        .with_context(|| format!("training stopped; checkpoints so far are in {}", run.join("checkpoints").display()))?;
+    let outcome =
+        sft::train(model, &device, &data, &experiment.sft, &mut observer).with_context(|| {
+            format!(
+                "training stopped; checkpoints so far are in {}",
+                run.join("checkpoints").display()
+            )
+        })?;
     eprintln!(
         "best epoch {} of {} ({}), {:.1}s",
         outcome.best_epoch,
         outcome.epochs_run,
-        if outcome.stopped_early { "early stop" } else { "epoch limit" },
+        if outcome.stopped_early {
+            "early stop"
+        } else {
+            "epoch limit"
+        },
         started.elapsed().as_secs_f64()
     );
     let report = evaluate(&outcome.best, &prepared, &experiment, "test")?;
     observer.board.report("test", &report, outcome.best_epoch);
     observer.board.flush();
-    write_atomic(&run.join("report.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    write_atomic(
+        &run.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
     print_report(&report, json)?;
     Ok(())
 }
 
-fn evaluate(model: &Recommender, prepared: &Prepared, experiment: &Experiment, split: &str) -> Result<Report> {
+fn evaluate(
+    model: &Recommender,
+    prepared: &Prepared,
+    experiment: &Experiment,
+    split: &str,
+) -> Result<Report> {
     let test_cases = cases(&prepared.dataset, &prepared.split, split == "valid");
     let mut report = prepared
         .evaluator
@@ -221,7 +275,10 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
 fn load_run(run: &Path, device: &Device) -> Result<(Experiment, Prepared, Recommender)> {
     let config = run.join("config.toml");
     if !config.exists() {
-        bail!("{} is not a run directory (no config.toml); runs are written by `latentr3 train`", run.display());
+        bail!(
+            "{} is not a run directory (no config.toml); runs are written by `latentr3 train`",
+            run.display()
+        );
     }
     let experiment = Experiment::load(&config, &[])?;
     let prepared = prepare(&experiment)?;
@@ -235,7 +292,12 @@ fn load_run(run: &Path, device: &Device) -> Result<(Experiment, Prepared, Recomm
 pub fn eval_run(run: &Path, valid: bool, json: bool) -> Result<()> {
     let device = device("cpu")?;
     let (experiment, prepared, model) = load_run(run, &device)?;
-    let report = evaluate(&model, &prepared, &experiment, if valid { "valid" } else { "test" })?;
+    let report = evaluate(
+        &model,
+        &prepared,
+        &experiment,
+        if valid { "valid" } else { "test" },
+    )?;
     print_report(&report, json)
 }
 
@@ -247,7 +309,10 @@ pub fn recommend(run: &Path, history: &str, k: usize) -> Result<()> {
     for original in history.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match dataset.item_by_original_id(original) {
             Some(item) => items.push(item),
-            None => bail!("--history: item `{original}` is not in {} (after filtering)", dataset.name),
+            None => bail!(
+                "--history: item `{original}` is not in {} (after filtering)",
+                dataset.name
+            ),
         }
     }
     if items.is_empty() {
@@ -257,10 +322,21 @@ pub fn recommend(run: &Path, history: &str, k: usize) -> Result<()> {
         bail!("-k must be between 1 and {}", dataset.num_items());
     }
     let histories: Vec<&[u32]> = vec![&items];
-    let inputs = latentr3_model::Inputs::from_histories(&histories, model.backbone.max_len(), &device);
-    let scores: Vec<f32> = model.valid().scores(&inputs).into_data().try_into_vec_as::<f32>()?;
-    let mut ranked: Vec<u32> = (1..=dataset.num_items() as u32).filter(|i| !items.contains(i)).collect();
-    ranked.sort_by(|a, b| scores[*b as usize].total_cmp(&scores[*a as usize]).then(a.cmp(b)));
+    let inputs =
+        latentr3_model::Inputs::from_histories(&histories, model.backbone.max_len(), &device);
+    let scores: Vec<f32> = model
+        .valid()
+        .scores(&inputs)
+        .into_data()
+        .try_into_vec_as::<f32>()?;
+    let mut ranked: Vec<u32> = (1..=dataset.num_items() as u32)
+        .filter(|i| !items.contains(i))
+        .collect();
+    ranked.sort_by(|a, b| {
+        scores[*b as usize]
+            .total_cmp(&scores[*a as usize])
+            .then(a.cmp(b))
+    });
     println!("{:>4}  {:>10}  {:>9}  title", "rank", "item", "score");
     for (rank, &item) in ranked.iter().take(k).enumerate() {
         println!(

@@ -788,6 +788,9 @@ fn read_json_lines(path: &Path, format: Format, mut reader: Box<dyn Read>) -> Re
     Ok(builder.finish())
 }
 
+/// A JSON field, what it must be, and the test of that.
+type JsonCheck<'a> = (&'a str, &'a str, fn(&serde_json::Value) -> bool);
+
 fn diagnose_json(
     path: &Path,
     format: Format,
@@ -824,7 +827,7 @@ fn diagnose_json(
                 );
             }
         };
-        let checks: [(&str, &str, fn(&serde_json::Value) -> bool); 4] = [
+        let checks: [JsonCheck; 4] = [
             (user, "a string", serde_json::Value::is_string),
             (item, "a string", serde_json::Value::is_string),
             (rating, "a number", serde_json::Value::is_number),
@@ -973,10 +976,10 @@ fn read_titles_json(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>
             .or_else(|| value.get("asin"))
             .and_then(|v| v.as_str());
         let title = value.get("title").and_then(|v| v.as_str());
-        if let (Some(id), Some(title)) = (id, title) {
-            if !title.trim().is_empty() {
-                titles.insert(id.to_string(), title.to_string());
-            }
+        if let (Some(id), Some(title)) = (id, title)
+            && !title.trim().is_empty()
+        {
+            titles.insert(id.to_string(), title.to_string());
         }
     }
     Ok(titles)

@@ -48,13 +48,13 @@ impl Default for FilterConfig {
 impl FilterConfig {
     /// Checks the settings for values that cannot work.
     pub fn validate(&self) -> Result<()> {
-        if let (Some(start), Some(end)) = (self.time_start, self.time_end) {
-            if start >= end {
-                return Err(DataError::InvalidSetting {
-                    field: "time_start",
-                    message: format!("{start} is not before time_end {end}"),
-                });
-            }
+        if let (Some(start), Some(end)) = (self.time_start, self.time_end)
+            && start >= end
+        {
+            return Err(DataError::InvalidSetting {
+                field: "time_start",
+                message: format!("{start} is not before time_end {end}"),
+            });
         }
         if self.max_sequence_length == Some(0) {
             return Err(DataError::InvalidSetting {

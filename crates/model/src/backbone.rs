@@ -4,7 +4,9 @@
 //! Histories are left-padded (item 0), so the most recent item sits in the last column and
 //! always gets position `max_len - 1`; thought slot `i` gets position `max_len + i`.
 
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
+};
 use burn::prelude::*;
 
 use crate::block::{Block, KeyValues};
@@ -38,7 +40,10 @@ impl Encoded {
     /// `[batch, d]`: the hidden state of the last position.
     pub fn last(&self) -> Tensor<2> {
         let [batch, len, d] = self.hidden.dims();
-        self.hidden.clone().narrow(1, len - 1, 1).reshape([batch, d])
+        self.hidden
+            .clone()
+            .narrow(1, len - 1, 1)
+            .reshape([batch, d])
     }
 }
 
@@ -69,7 +74,9 @@ impl Backbone {
                 .with_epsilon(config.layer_norm_eps)
                 .init(device),
             dropout: DropoutConfig::new(config.dropout).init(),
-            blocks: (0..config.layers).map(|_| Block::new(config, device)).collect(),
+            blocks: (0..config.layers)
+                .map(|_| Block::new(config, device))
+                .collect(),
             max_len: config.max_len,
         }
     }
@@ -84,16 +91,28 @@ impl Backbone {
         self.items.weight.dims()[0]
     }
 
-    fn position_embedding(&self, first: usize, len: usize, batch: usize, device: &Device) -> Tensor<3> {
+    fn position_embedding(
+        &self,
+        first: usize,
+        len: usize,
+        batch: usize,
+        device: &Device,
+    ) -> Tensor<3> {
         let ids = Tensor::<1, Int>::arange(first as i64..(first + len) as i64, device);
-        self.positions
-            .forward(ids.reshape([1, len]))
-            .expand([batch, len, self.positions.weight.dims()[1]])
+        self.positions.forward(ids.reshape([1, len])).expand([
+            batch,
+            len,
+            self.positions.weight.dims()[1],
+        ])
     }
 
     /// Runs the blocks over already-embedded inputs (`[batch, len, d]`, before the embedding
     /// LayerNorm) with a `[batch, len, len]` blocked-pair mask; no cache is reused.
-    pub fn forward_embedded(&self, embedded: Tensor<3>, blocked: Tensor<3, Bool>) -> (Tensor<3>, Vec<KeyValues>) {
+    pub fn forward_embedded(
+        &self,
+        embedded: Tensor<3>,
+        blocked: Tensor<3, Bool>,
+    ) -> (Tensor<3>, Vec<KeyValues>) {
         let mut x = self.dropout.forward(self.norm.forward(embedded));
         let mut cache = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
@@ -116,11 +135,17 @@ impl Backbone {
     pub fn embed_thought(&self, thought: Tensor<2>, index: usize) -> Tensor<3> {
         let [batch, d] = thought.dims();
         let device = thought.device();
-        thought.reshape([batch, 1, d]) + self.position_embedding(self.max_len + index, 1, batch, &device)
+        thought.reshape([batch, 1, d])
+            + self.position_embedding(self.max_len + index, 1, batch, &device)
     }
 
     /// Encodes left-padded histories.
-    pub fn encode(&self, ids: Tensor<2, Int>, padding: Tensor<2, Bool>, blocked: Tensor<3, Bool>) -> Encoded {
+    pub fn encode(
+        &self,
+        ids: Tensor<2, Int>,
+        padding: Tensor<2, Bool>,
+        blocked: Tensor<3, Bool>,
+    ) -> Encoded {
         let (hidden, cache) = self.forward_embedded(self.embed(ids), blocked);
         Encoded {
             hidden,
@@ -135,11 +160,13 @@ impl Backbone {
     pub fn append_thought(&self, encoded: &Encoded, thought: Tensor<2>) -> Encoded {
         let [batch, _] = thought.dims();
         let device = thought.device();
-        let mut x = self
-            .dropout
-            .forward(self.norm.forward(self.embed_thought(thought, encoded.thoughts)));
+        let mut x = self.dropout.forward(
+            self.norm
+                .forward(self.embed_thought(thought, encoded.thoughts)),
+        );
         // The slot sees every real position and every earlier slot, never padding.
-        let not_padding = Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), &device);
+        let not_padding =
+            Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), &device);
         let padding = Tensor::cat(vec![encoded.padding.clone(), not_padding], 1);
         let blocked = padding.clone().unsqueeze_dim::<3>(1);
         let mut cache = Vec::with_capacity(self.blocks.len());

@@ -3,7 +3,9 @@
 //! LayerNorm. Unlike burn's `TransformerEncoderLayer` there is no dropout after the GELU, and the
 //! block exposes its keys and values so appended thought slots can reuse them.
 
-use burn::nn::{Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 
@@ -47,7 +49,11 @@ pub(crate) fn linear(d_in: usize, d_out: usize, config: &ModelConfig, device: &D
 impl Block {
     pub fn new(config: &ModelConfig, device: &Device) -> Block {
         let d = config.hidden;
-        let norm = || LayerNormConfig::new(d).with_epsilon(config.layer_norm_eps).init(device);
+        let norm = || {
+            LayerNormConfig::new(d)
+                .with_epsilon(config.layer_norm_eps)
+                .init(device)
+        };
         Block {
             query: linear(d, d, config, device),
             key: linear(d, d, config, device),
@@ -66,13 +72,19 @@ impl Block {
     /// `[batch, len, d]` → `[batch, heads, len, d / heads]`.
     fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
         let [batch, len, d] = x.dims();
-        x.reshape([batch, len, self.heads, d / self.heads]).swap_dims(1, 2)
+        x.reshape([batch, len, self.heads, d / self.heads])
+            .swap_dims(1, 2)
     }
 
     /// Runs the block on `x` (`[batch, len, d]`) whose queries attend `past` (if any) followed
     /// by `x` itself. `blocked` is `[batch, len, past_len + len]`, true where a query may not see a
     /// key. Returns the output and the keys/values of past + x.
-    pub fn forward(&self, x: Tensor<3>, past: Option<&KeyValues>, blocked: Tensor<3, Bool>) -> (Tensor<3>, KeyValues) {
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        past: Option<&KeyValues>,
+        blocked: Tensor<3, Bool>,
+    ) -> (Tensor<3>, KeyValues) {
         let [batch, len, d] = x.dims();
         let head_dim = d / self.heads;
         let query = self.split_heads(self.query.forward(x.clone()));
@@ -84,7 +96,9 @@ impl Block {
         }
         let total = keys.dims()[2];
         let scores = query.matmul(keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();
-        let blocked = blocked.unsqueeze_dim::<4>(1).expand([batch, self.heads, len, total]);
+        let blocked = blocked
+            .unsqueeze_dim::<4>(1)
+            .expand([batch, self.heads, len, total]);
         let weights = softmax(scores.mask_fill(blocked, BLOCKED), 3);
         let context = self
             .attention_dropout
@@ -95,8 +109,12 @@ impl Block {
         let attended = self
             .attention_norm
             .forward(self.hidden_dropout.forward(self.dense.forward(context)) + x);
-        let transformed = self.ffn_out.forward(gelu(self.ffn_in.forward(attended.clone())));
-        let out = self.ffn_norm.forward(self.hidden_dropout.forward(transformed) + attended);
+        let transformed = self
+            .ffn_out
+            .forward(gelu(self.ffn_in.forward(attended.clone())));
+        let out = self
+            .ffn_norm
+            .forward(self.hidden_dropout.forward(transformed) + attended);
         (out, KeyValues { keys, values })
     }
 }

@@ -58,11 +58,17 @@ impl Default for ModelConfig {
 impl ModelConfig {
     /// Checks the settings for values that cannot work.
     pub fn validate(&self) -> Result<(), String> {
-        if self.hidden == 0 || self.heads == 0 || self.hidden % self.heads != 0 {
-            return Err(format!("hidden ({}) must be a positive multiple of heads ({})", self.hidden, self.heads));
+        if self.hidden == 0 || self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
+            return Err(format!(
+                "hidden ({}) must be a positive multiple of heads ({})",
+                self.hidden, self.heads
+            ));
         }
-        if self.hidden % 2 != 0 {
-            return Err(format!("hidden ({}) must be even for the latent head's RoPE", self.hidden));
+        if !self.hidden.is_multiple_of(2) {
+            return Err(format!(
+                "hidden ({}) must be even for the latent head's RoPE",
+                self.hidden
+            ));
         }
         if self.max_len == 0 || self.layers == 0 || self.inner == 0 {
             return Err("max_len, layers and inner must be at least 1".into());

@@ -79,7 +79,11 @@ impl Recommender {
 
     /// The mode this model was built in.
     pub fn mode(&self) -> Mode {
-        if self.head.is_some() { Mode::Latent } else { Mode::Backbone }
+        if self.head.is_some() {
+            Mode::Latent
+        } else {
+            Mode::Backbone
+        }
     }
 
     /// Thought slots appended before scoring.
@@ -89,8 +93,11 @@ impl Recommender {
 
     /// Runs the backbone over the histories.
     pub fn encode(&self, inputs: &Inputs) -> Encoded {
-        self.backbone
-            .encode(inputs.ids.clone(), inputs.padding.clone(), inputs.blocked.clone())
+        self.backbone.encode(
+            inputs.ids.clone(),
+            inputs.padding.clone(),
+            inputs.blocked.clone(),
+        )
     }
 
     /// One latent step: the head's thought from what was seen so far, appended as a new slot.
@@ -139,7 +146,8 @@ impl ModelScorer {
 impl Scorer for ModelScorer {
     fn score(&self, cases: &[Case<'_>], out: &mut [f32]) {
         let histories: Vec<&[u32]> = cases.iter().map(|c| c.history).collect();
-        let inputs = Inputs::from_histories(&histories, self.model.backbone.max_len(), &self.device);
+        let inputs =
+            Inputs::from_histories(&histories, self.model.backbone.max_len(), &self.device);
         let scores: Vec<f32> = self
             .model
             .scores(&inputs)

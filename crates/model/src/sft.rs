@@ -138,7 +138,12 @@ pub struct SftData<'a> {
 
 /// The cross-entropy of one batch: every position with a target, plus (latent mode) the last
 /// thought slot predicting the window's last target. Returns the loss and the number of targets.
-pub fn batch_loss(model: &Recommender, batch: &TrainBatch, thought_weight: f64, device: &Device) -> (Tensor<1>, usize) {
+pub fn batch_loss(
+    model: &Recommender,
+    batch: &TrainBatch,
+    thought_weight: f64,
+    device: &Device,
+) -> (Tensor<1>, usize) {
     let (rows, len) = (batch.batch_size, batch.seq_len);
     let inputs = Inputs::new(&batch.inputs, rows, len, device);
     let encoded = model.encode(&inputs);
@@ -151,15 +156,16 @@ pub fn batch_loss(model: &Recommender, batch: &TrainBatch, thought_weight: f64, 
         .unzip();
     let count = targets.len();
     let d = encoded.hidden.dims()[2];
-    let hidden = encoded
-        .hidden
-        .clone()
-        .reshape([rows * len, d])
-        .select(0, Tensor::from_data(TensorData::new(positions, [count]), device));
+    let hidden = encoded.hidden.clone().reshape([rows * len, d]).select(
+        0,
+        Tensor::from_data(TensorData::new(positions, [count]), device),
+    );
     let target_tensor = Tensor::from_data(TensorData::new(targets, [count]), device);
     let mut loss = cross_entropy(model.backbone.score(hidden), target_tensor);
     if model.head.is_some() && thought_weight > 0.0 {
-        let last: Vec<i64> = (0..rows).map(|r| batch.targets[r * len + len - 1]).collect();
+        let last: Vec<i64> = (0..rows)
+            .map(|r| batch.targets[r * len + len - 1])
+            .collect();
         let thought_state = model.think(encoded).last();
         let thought_loss = cross_entropy(
             model.backbone.score(thought_state),
@@ -227,7 +233,13 @@ pub fn train(
     config: &SftConfig,
     observer: &mut dyn Observer,
 ) -> Result<SftOutcome, TrainError> {
-    if !data.evaluator.config().ks.iter().any(|k| config.monitor.ends_with(&format!("@{k}"))) {
+    if !data
+        .evaluator
+        .config()
+        .ks
+        .iter()
+        .any(|k| config.monitor.ends_with(&format!("@{k}")))
+    {
         return Err(TrainError::Setting(format!(
             "monitor `{}` is not computed: the evaluator's K values are {:?}",
             config.monitor,
@@ -240,7 +252,9 @@ pub fn train(
     let max_len = model.backbone.max_len();
     let batcher = TrainBatcher::new(data.dataset, data.split, max_len, config.batch_size);
     if batcher.num_rows() == 0 {
-        return Err(TrainError::Setting("the training split has no targets".into()));
+        return Err(TrainError::Setting(
+            "the training split has no targets".into(),
+        ));
     }
     let total_steps = config.epochs * batcher.num_batches();
     let mut optimizer = AdamWConfig::new()
@@ -258,7 +272,8 @@ pub fn train(
         let mut batches = 0;
         for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
             let step_started = Instant::now();
-            let (loss, targets) = batch_loss(&model, &batch, config.thought_loss_weight, &train_device);
+            let (loss, targets) =
+                batch_loss(&model, &batch, config.thought_loss_weight, &train_device);
             let value = f64::from(loss.clone().into_scalar::<f32>());
             if !value.is_finite() {
                 return Err(TrainError::NonFinite { step, epoch, value });
@@ -281,11 +296,14 @@ pub fn train(
             step += 1;
         }
         epochs_run = epoch + 1;
-        let evaluation = data
-            .evaluator
-            .evaluate(&ModelScorer::new(&model), data.valid_cases, "valid")?;
+        let evaluation =
+            data.evaluator
+                .evaluate(&ModelScorer::new(&model), data.valid_cases, "valid")?;
         let metric = evaluation.report.metric(&config.monitor).ok_or_else(|| {
-            TrainError::Setting(format!("monitor `{}` is not in the validation report", config.monitor))
+            TrainError::Setting(format!(
+                "monitor `{}` is not in the validation report",
+                config.monitor
+            ))
         })?;
         let improved = best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
         if improved {
@@ -306,7 +324,8 @@ pub fn train(
             break;
         }
     }
-    let (best, best_epoch, best_valid, _) = best.ok_or_else(|| TrainError::Setting("epochs must be at least 1".into()))?;
+    let (best, best_epoch, best_valid, _) =
+        best.ok_or_else(|| TrainError::Setting("epochs must be at least 1".into()))?;
     Ok(SftOutcome {
         best,
         best_epoch,

@@ -28,7 +28,10 @@ fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
 fn a_thought_on_the_cache_equals_a_full_rerun() {
     let device = Device::default();
     device.seed(1);
-    let config = ModelConfig { thoughts: 2, ..small(Mode::Latent) };
+    let config = ModelConfig {
+        thoughts: 2,
+        ..small(Mode::Latent)
+    };
     let model = Recommender::new(&config, 30, &device).valid();
     let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]];
     let inputs = Inputs::from_histories(&histories, 6, &device);
@@ -39,14 +42,33 @@ fn a_thought_on_the_cache_equals_a_full_rerun() {
 
     // The same positions run from scratch, history and slot together, with the slot's mask row
     // seeing every real position.
-    let embedded = Tensor::cat(vec![model.backbone.embed(inputs.ids.clone()), model.backbone.embed_thought(thought, 0)], 1);
-    let mut ids: Vec<i64> = inputs.ids.clone().into_data().try_into_vec_as::<i64>().unwrap();
-    let with_slot: Vec<i64> = ids.chunks_mut(6).flat_map(|row| row.iter().copied().chain([1])).collect();
+    let embedded = Tensor::cat(
+        vec![
+            model.backbone.embed(inputs.ids.clone()),
+            model.backbone.embed_thought(thought, 0),
+        ],
+        1,
+    );
+    let mut ids: Vec<i64> = inputs
+        .ids
+        .clone()
+        .into_data()
+        .try_into_vec_as::<i64>()
+        .unwrap();
+    let with_slot: Vec<i64> = ids
+        .chunks_mut(6)
+        .flat_map(|row| row.iter().copied().chain([1]))
+        .collect();
     let full_inputs = Inputs::new(&with_slot, 3, 7, &device);
-    let (hidden, _) = model.backbone.forward_embedded(embedded, full_inputs.blocked);
+    let (hidden, _) = model
+        .backbone
+        .forward_embedded(embedded, full_inputs.blocked);
     let full_last = hidden.narrow(1, 6, 1).reshape([3, 16]);
     let difference = max_abs_difference(cached.last(), full_last);
-    assert!(difference < 1e-4, "cached vs full re-run differ by {difference}");
+    assert!(
+        difference < 1e-4,
+        "cached vs full re-run differ by {difference}"
+    );
 
     // Chained thoughts extend the same cache: history + two slots.
     let second = model.think(encoded);
@@ -100,7 +122,9 @@ fn fixture() -> Fixture {
         synthetic: Some(SyntheticConfig {
             users: 300,
             items: 120,
-            topics: 8,
+            topics: 4,
+            intents_per_user: 1,
+            rule_probability: 0.9,
             min_length: 10,
             max_length: 24,
             ..SyntheticConfig::default()
@@ -112,10 +136,22 @@ fn fixture() -> Fixture {
     let popularity = Popularity::from_split(&dataset, &split);
     let stats = ItemStats {
         counts: popularity.counts.clone(),
-        is_tail: popularity.is_head.iter().enumerate().map(|(i, &h)| i != 0 && !h).collect(),
+        is_tail: popularity
+            .is_head
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| i != 0 && !h)
+            .collect(),
         train_users: popularity.train_users,
     };
-    let evaluator = Evaluator::new(EvalConfig { ks: vec![10], ..EvalConfig::default() }, stats).unwrap();
+    let evaluator = Evaluator::new(
+        EvalConfig {
+            ks: vec![10],
+            ..EvalConfig::default()
+        },
+        stats,
+    )
+    .unwrap();
     Fixture {
         counts: popularity.counts,
         dataset,
@@ -130,7 +166,11 @@ fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
         .iter()
         .map(|&s| {
             let e = f.split.example(&f.dataset, s);
-            Case { user: e.user, history: e.history, target: e.target }
+            Case {
+                user: e.user,
+                history: e.history,
+                target: e.target,
+            }
         })
         .collect()
 }
@@ -138,32 +178,70 @@ fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
 fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
     let device = Device::default();
     device.seed(7);
-    let config = ModelConfig { max_len: 20, hidden: 32, heads: 2, inner: 64, dropout: 0.1, ..small(mode) };
+    let config = ModelConfig {
+        max_len: 20,
+        hidden: 32,
+        heads: 2,
+        inner: 64,
+        dropout: 0.1,
+        ..small(mode)
+    };
     let model = Recommender::new(&config, f.dataset.num_items(), &device);
     let valid = cases(f, true);
-    let data = SftData { dataset: &f.dataset, split: &f.split, evaluator: &f.evaluator, valid_cases: &valid };
-    let settings = SftConfig { epochs, batch_size: 64, lr: 3e-3, warmup_steps: 5, patience: 100, seed: 7, ..SftConfig::default() };
+    let data = SftData {
+        dataset: &f.dataset,
+        split: &f.split,
+        evaluator: &f.evaluator,
+        valid_cases: &valid,
+    };
+    let settings = SftConfig {
+        epochs,
+        batch_size: 64,
+        lr: 3e-3,
+        warmup_steps: 5,
+        patience: 100,
+        seed: 7,
+        ..SftConfig::default()
+    };
     let outcome = train(model, &device, &data, &settings, &mut Silent).unwrap();
     assert_eq!(outcome.epochs_run, epochs);
     let test = cases(f, false);
     let report = f
         .evaluator
-        .evaluate(&latentr3_model::ModelScorer::new(&outcome.best), &test, "test")
+        .evaluate(
+            &latentr3_model::ModelScorer::new(&outcome.best),
+            &test,
+            "test",
+        )
         .unwrap()
         .report;
-    (outcome.best_valid.metric("NDCG@10").unwrap(), report.metric("NDCG@10").unwrap())
+    (
+        outcome.best_valid.metric("NDCG@10").unwrap(),
+        report.metric("NDCG@10").unwrap(),
+    )
 }
 
 #[test]
 fn sft_learns_beats_popularity_and_is_deterministic() {
     let f = fixture();
     let test = cases(&f, false);
-    let popular = f.evaluator.evaluate(&MostPopular::new(&f.counts), &test, "test").unwrap().report;
-    let (valid_a, test_a) = sft(Mode::Latent, 6, &f);
-    let (valid_b, test_b) = sft(Mode::Latent, 6, &f);
-    assert_eq!((valid_a, test_a), (valid_b, test_b), "same seed, same metrics");
+    let popular = f
+        .evaluator
+        .evaluate(&MostPopular::new(&f.counts), &test, "test")
+        .unwrap()
+        .report;
+    let (valid_a, test_a) = sft(Mode::Latent, 10, &f);
+    let (valid_b, test_b) = sft(Mode::Latent, 10, &f);
+    assert_eq!(
+        (valid_a, test_a),
+        (valid_b, test_b),
+        "same seed, same metrics"
+    );
     let floor = popular.metric("NDCG@10").unwrap();
-    assert!(test_a > floor, "trained NDCG@10 {test_a} does not beat most-popular {floor}");
+    assert!(
+        test_a > floor,
+        "trained NDCG@10 {test_a} does not beat most-popular {floor}"
+    );
 }
 
 #[test]
@@ -172,14 +250,33 @@ fn a_diverging_loss_stops_with_the_step() {
     let device = Device::default();
     let model = Recommender::new(&small(Mode::Backbone), f.dataset.num_items(), &device);
     let valid = cases(&f, true);
-    let data = SftData { dataset: &f.dataset, split: &f.split, evaluator: &f.evaluator, valid_cases: &valid };
-    let settings = SftConfig { epochs: 3, lr: 1e30, warmup_steps: 0, grad_clip: 0.0, ..SftConfig::default() };
+    let data = SftData {
+        dataset: &f.dataset,
+        split: &f.split,
+        evaluator: &f.evaluator,
+        valid_cases: &valid,
+    };
+    let settings = SftConfig {
+        epochs: 3,
+        lr: 1e30,
+        warmup_steps: 0,
+        grad_clip: 0.0,
+        ..SftConfig::default()
+    };
     match train(model, &device, &data, &settings, &mut Silent) {
         Err(TrainError::NonFinite { step, .. }) => {
-            let message = TrainError::NonFinite { step, epoch: 0, value: f64::NAN }.to_string();
+            let message = TrainError::NonFinite {
+                step,
+                epoch: 0,
+                value: f64::NAN,
+            }
+            .to_string();
             assert!(message.contains(&format!("step {step}")));
         }
-        other => panic!("expected a non-finite loss error, got {:?}", other.map(|o| o.best_epoch)),
+        other => panic!(
+            "expected a non-finite loss error, got {:?}",
+            other.map(|o| o.best_epoch)
+        ),
     }
 }
 
@@ -189,7 +286,10 @@ fn a_diverging_loss_stops_with_the_step() {
 fn learns_a_deterministic_successor_rule() {
     use latentr3_data::{Dataset, Sequences};
     let items = 40u32;
-    let mut sequences = Sequences { offsets: vec![0], ..Default::default() };
+    let mut sequences = Sequences {
+        offsets: vec![0],
+        ..Default::default()
+    };
     for user in 0..200u32 {
         for step in 0..12u32 {
             sequences.items.push((user * 7 + step) % items + 1);
@@ -208,27 +308,65 @@ fn learns_a_deterministic_successor_rule() {
     let popularity = Popularity::from_split(&dataset, &split);
     let stats = ItemStats {
         counts: popularity.counts.clone(),
-        is_tail: popularity.is_head.iter().enumerate().map(|(i, &h)| i != 0 && !h).collect(),
+        is_tail: popularity
+            .is_head
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| i != 0 && !h)
+            .collect(),
         train_users: popularity.train_users,
     };
-    let evaluator = Evaluator::new(EvalConfig { ks: vec![1, 10], ..EvalConfig::default() }, stats).unwrap();
+    let evaluator = Evaluator::new(
+        EvalConfig {
+            ks: vec![1, 10],
+            ..EvalConfig::default()
+        },
+        stats,
+    )
+    .unwrap();
     let valid: Vec<Case<'_>> = split
         .valid
         .iter()
         .map(|&s| {
             let e = split.example(&dataset, s);
-            Case { user: e.user, history: e.history, target: e.target }
+            Case {
+                user: e.user,
+                history: e.history,
+                target: e.target,
+            }
         })
         .collect();
     for mode in [Mode::Backbone, Mode::Latent] {
         let device = Device::default();
         device.seed(11);
-        let config = ModelConfig { max_len: 12, hidden: 32, heads: 2, inner: 64, dropout: 0.0, ..small(mode) };
+        let config = ModelConfig {
+            max_len: 12,
+            hidden: 32,
+            heads: 2,
+            inner: 64,
+            dropout: 0.0,
+            ..small(mode)
+        };
         let model = Recommender::new(&config, items as usize, &device);
-        let data = SftData { dataset: &dataset, split: &split, evaluator: &evaluator, valid_cases: &valid };
-        let settings = SftConfig { epochs: 30, batch_size: 32, lr: 5e-3, warmup_steps: 10, patience: 100, ..SftConfig::default() };
+        let data = SftData {
+            dataset: &dataset,
+            split: &split,
+            evaluator: &evaluator,
+            valid_cases: &valid,
+        };
+        let settings = SftConfig {
+            epochs: 30,
+            batch_size: 32,
+            lr: 5e-3,
+            warmup_steps: 10,
+            patience: 100,
+            ..SftConfig::default()
+        };
         let outcome = train(model, &device, &data, &settings, &mut Silent).unwrap();
         let hr1 = outcome.best_valid.metric("HR@1").unwrap();
-        assert!(hr1 > 0.9, "{mode:?}: HR@1 {hr1} on a deterministic successor rule");
+        assert!(
+            hr1 > 0.9,
+            "{mode:?}: HR@1 {hr1} on a deterministic successor rule"
+        );
     }
 }
