@@ -2,8 +2,9 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Release builds for real runs; tests use the dev profile (dependencies optimised there too).
-latentr3 := "cargo run --release --quiet -p latentr3-cli --"
+# The dev profile optimises dependencies (burn, polars), so runs share the test build; add
+# `--release` here for the last few percent.
+latentr3 := "cargo run --quiet -p latentr3-cli --"
 
 default:
     @just --list
