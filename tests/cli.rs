@@ -315,7 +315,9 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     for file in [
         "config.toml",
         "checkpoints/sft.bpk",
-        "checkpoints/sft-last.bpk",
+        "checkpoints/last/model.bpk",
+        "checkpoints/last/optimizer.bpk",
+        "checkpoints/last/progress.json",
         "report.json",
     ] {
         assert!(run.join(file).exists(), "{file} missing");
@@ -339,6 +341,50 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     assert!(again.status.success(), "{}", stderr(&again));
     let again: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
     assert_eq!(again["metrics"], report["metrics"]);
+
+    // A run compared with itself: zero difference, an interval of [0, 0].
+    let same = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--compare",
+            "runs/tiny",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(same.status.success(), "{}", stderr(&same));
+    let same: serde_json::Value = serde_json::from_str(&stdout(&same)).unwrap();
+    for c in same["comparisons"].as_array().unwrap() {
+        assert_eq!(
+            (c["low"].as_f64(), c["high"].as_f64()),
+            (Some(0.0), Some(0.0)),
+            "{c}"
+        );
+    }
+    let unmasked = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--set",
+            "eval.mask_history=false",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(unmasked.status.success(), "{}", stderr(&unmasked));
+    assert!(stdout(&unmasked).contains("\"mask_history\": false"));
+    let bad = latentr3(
+        &["eval", "--run", "runs/tiny", "--set", "model.hidden=8"],
+        dir.path(),
+    );
+    assert!(
+        !bad.status.success() && stderr(&bad).contains("eval.*"),
+        "{}",
+        stderr(&bad)
+    );
 
     let top = latentr3(
         &[
@@ -370,4 +416,53 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         dir.path(),
     );
     assert!(!output.status.success() && stderr(&output).contains("already holds a run"));
+}
+
+#[test]
+fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tiny.toml"),
+        "[data.synthetic]\nusers = 120\nitems = 60\ntopics = 3\nintents_per_user = 1\nmin_length = 8\nmax_length = 16\n\n\
+         [model]\nmax_len = 10\nhidden = 16\nheads = 2\ninner = 32\ndropout = 0.2\n\n[sft]\nepochs = 4\nbatch_size = 16\nwarmup_steps = 2\npatience = 10\n",
+    )
+    .unwrap();
+    let whole = latentr3(
+        &[
+            "train",
+            "--config",
+            "tiny.toml",
+            "--out",
+            "runs/whole",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let part = latentr3(
+        &[
+            "train",
+            "--config",
+            "tiny.toml",
+            "--out",
+            "runs/split",
+            "--stop-after",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(part.status.success(), "{}", stderr(&part));
+    assert!(stderr(&part).contains("--resume"), "{}", stderr(&part));
+    assert!(!dir.path().join("runs/split/report.json").exists());
+    let rest = latentr3(&["train", "--resume", "runs/split", "--json"], dir.path());
+    assert!(rest.status.success(), "{}", stderr(&rest));
+    assert!(
+        stderr(&rest).contains("resuming at epoch 2"),
+        "{}",
+        stderr(&rest)
+    );
+    let metrics = |o: &Output| {
+        serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["metrics"].clone()
+    };
+    assert_eq!(metrics(&whole), metrics(&rest));
 }

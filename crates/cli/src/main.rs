@@ -36,6 +36,12 @@ enum Command {
         /// The experiment file (TOML).
         #[arg(long, default_value = "experiments/synthetic.toml")]
         config: PathBuf,
+        /// Continue an interrupted run from its last finished epoch (ignores --config).
+        #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["overrides", "out"])]
+        resume: Option<PathBuf>,
+        /// Stop, resumably, after this many epochs (for time-boxed jobs).
+        #[arg(long, value_name = "EPOCHS")]
+        stop_after: Option<usize>,
         /// Override a setting, such as `--set model.mode=backbone` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -60,6 +66,9 @@ enum Command {
         /// The experiment file (TOML) for --baseline.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// A second run to compare with --run on the same cases (paired bootstrap of B - A).
+        #[arg(long, requires = "run", value_name = "RUN_DIR")]
+        compare: Option<PathBuf>,
         /// Override a setting, such as `--set eval.mask_history=false` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -131,15 +140,28 @@ fn main() -> ExitCode {
         } => commands::data_stats(&source, &overrides, json),
         Command::Train {
             config,
+            resume,
+            stop_after,
             overrides,
             out,
             device,
             json,
-        } => train::train(&config, &overrides, out, &device, json),
+        } => {
+            let start = match resume {
+                Some(run) => train::Start::Resume(run),
+                None => train::Start::New {
+                    config,
+                    overrides,
+                    out,
+                },
+            };
+            train::train(start, &device, stop_after, json)
+        }
         Command::Eval {
             baseline,
             run,
             config,
+            compare,
             overrides,
             valid,
             json,
@@ -147,7 +169,9 @@ fn main() -> ExitCode {
             (Some(baseline), _, Some(config)) => {
                 commands::eval_baseline(baseline, &config, &overrides, valid, json)
             }
-            (None, Some(run), _) => train::eval_run(&run, valid, json),
+            (None, Some(run), _) => {
+                train::eval_run(&run, &overrides, compare.as_deref(), valid, json)
+            }
             _ => Err(anyhow::anyhow!(
                 "give --baseline pop|random with --config, or --run <run directory>"
             )),

@@ -2,8 +2,9 @@
 //! model crate's trainer.
 //!
 //! A run directory holds `config.toml` (the resolved experiment), `checkpoints/` (`sft.bpk`, the
-//! best validation epoch, and `sft-last.bpk`), `report.json` (test metrics, the eval crate's
-//! `Report`) and TensorBoard event files.
+//! best validation epoch, and `last/`, the state after the last finished epoch: model,
+//! optimiser and progress, which `--resume` continues from), `report.json` (test metrics, the
+//! eval crate's `Report`) and TensorBoard event files.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,9 @@ use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use latentr3_data::{Dataset, Popularity, Split};
 use latentr3_eval::{Evaluator, Report};
-use latentr3_model::sft::{self, EpochLog, Observer, SftData, StepLog};
+use latentr3_model::sft::{
+    self, EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftData, StepLog,
+};
 use latentr3_model::{ModelScorer, Recommender, TrainError};
 
 use crate::commands::{cases, item_stats, load_dataset};
@@ -48,15 +51,48 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn io_error(what: &str, path: &Path, error: impl std::fmt::Debug) -> TrainError {
+    TrainError::Io(format!("cannot {what} {}: {error:?}", path.display()))
+}
+
 /// Saves a model checkpoint to `path` (`.bpk`) through a temporary name.
 fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
     let temp = path.with_extension("tmp.bpk");
     model
         .clone()
         .save_file(&temp)
-        .map_err(|e| TrainError::Io(format!("cannot write {}: {e:?}", temp.display())))?;
-    std::fs::rename(&temp, path)
-        .map_err(|e| TrainError::Io(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| io_error("write", &temp, e))?;
+    std::fs::rename(&temp, path).map_err(|e| io_error("write", path, e))
+}
+
+/// Writes the resumable state (`last/`: model, optimiser, progress) as a whole: into a fresh
+/// directory that then replaces the previous one, so an interruption leaves one complete state.
+fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), TrainError> {
+    let staging = checkpoints.join("last.tmp");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| io_error("create", &staging, e))?;
+    state
+        .model
+        .clone()
+        .save_file(staging.join("model.bpk"))
+        .map_err(|e| io_error("write", &staging, e))?;
+    state
+        .optimizer
+        .save(staging.join("optimizer.bpk"))
+        .map_err(|e| io_error("write", &staging, e))?;
+    let progress =
+        serde_json::to_vec_pretty(state.progress).map_err(|e| io_error("encode", &staging, e))?;
+    std::fs::write(staging.join("progress.json"), progress)
+        .map_err(|e| io_error("write", &staging, e))?;
+    let last = checkpoints.join("last");
+    let old = checkpoints.join("last.old");
+    let _ = std::fs::remove_dir_all(&old);
+    if last.exists() {
+        std::fs::rename(&last, &old).map_err(|e| io_error("replace", &last, e))?;
+    }
+    std::fs::rename(&staging, &last).map_err(|e| io_error("replace", &last, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
 }
 
 /// Progress bars on stderr, TensorBoard scalars and checkpoints.
@@ -65,6 +101,8 @@ struct RunObserver {
     bar: Option<ProgressBar>,
     checkpoints: PathBuf,
     monitor: String,
+    /// When this invocation started training, for the elapsed time on every epoch line.
+    started: std::time::Instant,
 }
 
 impl Observer for RunObserver {
@@ -97,13 +135,13 @@ impl Observer for RunObserver {
             .scalar("train/targets_per_second", log.targets_per_second, log.step);
     }
 
-    fn on_epoch(&mut self, log: &EpochLog, model: &Recommender) -> Result<(), TrainError> {
+    fn on_epoch(&mut self, log: &EpochLog, state: &EpochState<'_>) -> Result<(), TrainError> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         let metric = |name: &str| log.valid.metric(name).unwrap_or(f64::NAN);
         eprintln!(
-            "epoch {:>3}: loss {:.4}, valid {} {:.4}, HR@10 {:.4}, ItemCoverage@10 {:.3}, {:.1}s{}",
+            "epoch {:>3}: loss {:.4}, valid {} {:.4}, HR@10 {:.4}, ItemCoverage@10 {:.3}, {:.1}s ({:.0}s in all){}",
             log.epoch,
             log.mean_loss,
             self.monitor,
@@ -111,6 +149,7 @@ impl Observer for RunObserver {
             metric("HR@10"),
             metric("ItemCoverage@10"),
             log.seconds,
+            self.started.elapsed().as_secs_f64(),
             if log.improved { " (best)" } else { "" }
         );
         self.board
@@ -119,11 +158,10 @@ impl Observer for RunObserver {
             .scalar("train/epoch_seconds", log.seconds, log.epoch);
         self.board.report("valid", &log.valid, log.epoch);
         self.board.flush();
-        save_checkpoint(model, &self.checkpoints.join("sft-last.bpk"))?;
         if log.improved {
-            save_checkpoint(model, &self.checkpoints.join("sft.bpk"))?;
+            save_checkpoint(state.model, &self.checkpoints.join("sft.bpk"))?;
         }
-        Ok(())
+        save_last(&self.checkpoints, state)
     }
 }
 
@@ -155,49 +193,85 @@ fn default_run_dir(experiment: &Experiment) -> PathBuf {
     PathBuf::from("runs").join(format!("{name}-{}-{seconds}", experiment.model.mode_name()))
 }
 
-pub fn train(
-    config: &Path,
-    overrides: &[String],
-    out: Option<PathBuf>,
-    device_name: &str,
-    json: bool,
-) -> Result<()> {
-    let experiment = Experiment::load(config, overrides)?;
-    experiment
-        .model
-        .validate()
-        .map_err(|e| anyhow::anyhow!("{}: [model] {e}", config.display()))?;
-    let run = out.unwrap_or_else(|| default_run_dir(&experiment));
-    if run.join("config.toml").exists() {
-        bail!(
-            "{} already holds a run; choose another --out (or delete it)",
-            run.display()
-        );
-    }
+/// Where `latentr3 train` starts from.
+pub enum Start {
+    /// A new run from an experiment file.
+    New {
+        config: PathBuf,
+        overrides: Vec<String>,
+        out: Option<PathBuf>,
+    },
+    /// Continue the run in this directory from its last finished epoch.
+    Resume(PathBuf),
+}
+
+pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: bool) -> Result<()> {
     let device = device(device_name)?;
+    let (experiment, run, resuming) = match start {
+        Start::New {
+            config,
+            overrides,
+            out,
+        } => {
+            let experiment = Experiment::load(&config, &overrides)?;
+            experiment
+                .model
+                .validate()
+                .map_err(|e| anyhow::anyhow!("{}: [model] {e}", config.display()))?;
+            let run = out.unwrap_or_else(|| default_run_dir(&experiment));
+            if run.join("config.toml").exists() {
+                bail!(
+                    "{} already holds a run; continue it with --resume {0}, or choose another --out",
+                    run.display()
+                );
+            }
+            (experiment, run, false)
+        }
+        Start::Resume(run) => {
+            let config = run.join("config.toml");
+            if !config.exists() {
+                bail!("{} is not a run directory (no config.toml)", run.display());
+            }
+            (Experiment::load(&config, &[])?, run, true)
+        }
+    };
     let prepared = prepare(&experiment)?;
     let checkpoints = run.join("checkpoints");
     std::fs::create_dir_all(&checkpoints)
         .with_context(|| format!("cannot create {}", checkpoints.display()))?;
-    write_atomic(&run.join("config.toml"), experiment.to_toml()?.as_bytes())?;
+    if !resuming {
+        write_atomic(&run.join("config.toml"), experiment.to_toml()?.as_bytes())?;
+    }
     eprintln!("run directory {}", run.display());
 
     let mut board = Board::new(&run)
         .with_context(|| format!("cannot write TensorBoard files in {}", run.display()))?;
     board.hyperparameters(&toml::Table::try_from(&experiment)?);
     device.seed(experiment.sft.seed);
-    let model = Recommender::new(&experiment.model, prepared.dataset.num_items(), &device);
+    let num_items = prepared.dataset.num_items();
+    let model = Recommender::new(&experiment.model, num_items, &device);
+    let resume = if resuming {
+        Some(load_resume(&checkpoints, &experiment, num_items, &device)?)
+    } else {
+        None
+    };
+    if let Some(resume) = &resume {
+        eprintln!(
+            "resuming at epoch {} (step {}, best epoch {})",
+            resume.progress.next_epoch, resume.progress.step, resume.progress.best_epoch
+        );
+    }
+    let windows = latentr3_data::TrainBatcher::new(
+        &prepared.dataset,
+        &prepared.split,
+        experiment.model.max_len,
+        experiment.sft.batch_size,
+    )
+    .num_rows();
     eprintln!(
-        "{} model, {} parameters, {} training windows",
+        "{} model, {} parameters, {windows} training windows",
         experiment.model.mode_name(),
         model.num_params(),
-        latentr3_data::TrainBatcher::new(
-            &prepared.dataset,
-            &prepared.split,
-            experiment.model.max_len,
-            experiment.sft.batch_size
-        )
-        .num_rows()
     );
     let valid_cases = cases(&prepared.dataset, &prepared.split, true);
     let data = SftData {
@@ -211,15 +285,35 @@ pub fn train(
         bar: None,
         checkpoints,
         monitor: experiment.sft.monitor.clone(),
+        started: std::time::Instant::now(),
     };
-    let started = std::time::Instant::now();
-    let outcome =
-        sft::train(model, &device, &data, &experiment.sft, &mut observer).with_context(|| {
-            format!(
-                "training stopped; checkpoints so far are in {}",
-                run.join("checkpoints").display()
-            )
-        })?;
+    let started = observer.started;
+    let options = RunOptions {
+        resume,
+        stop_after_epochs: stop_after,
+    };
+    let outcome = sft::train(
+        model,
+        &device,
+        &data,
+        &experiment.sft,
+        &mut observer,
+        options,
+    )
+    .with_context(|| {
+        format!(
+            "training stopped; checkpoints so far are in {}",
+            run.join("checkpoints").display()
+        )
+    })?;
+    if outcome.interrupted {
+        eprintln!(
+            "stopped after epoch {} as asked; continue with: latentr3 train --resume {}",
+            outcome.epochs_run - 1,
+            run.display()
+        );
+        return Ok(());
+    }
     eprintln!(
         "best epoch {} of {} ({}), {:.1}s",
         outcome.best_epoch,
@@ -240,6 +334,40 @@ pub fn train(
     )?;
     print_report(&report, json)?;
     Ok(())
+}
+
+/// The state `--resume` continues from.
+fn load_resume(
+    checkpoints: &Path,
+    experiment: &Experiment,
+    num_items: usize,
+    device: &Device,
+) -> Result<Resume> {
+    let last = checkpoints.join("last");
+    let progress_path = last.join("progress.json");
+    let bytes = std::fs::read(&progress_path).with_context(|| {
+        format!(
+            "no resumable state: cannot read {}",
+            progress_path.display()
+        )
+    })?;
+    let progress: Progress = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a progress file", progress_path.display()))?;
+    let load = |path: PathBuf| {
+        Recommender::new(&experiment.model, num_items, device)
+            .try_load_file(&path)
+            .map_err(|e| anyhow::anyhow!("cannot load {}: {e:?}", path.display()))
+    };
+    let optimizer_path = last.join("optimizer.bpk");
+    let optimizer = sft::optimizer(&experiment.sft)
+        .load(&optimizer_path)
+        .map_err(|e| anyhow::anyhow!("cannot load {}: {e:?}", optimizer_path.display()))?;
+    Ok(Resume {
+        model: load(last.join("model.bpk"))?,
+        optimizer,
+        best: load(checkpoints.join("sft.bpk"))?,
+        progress,
+    })
 }
 
 fn evaluate(
@@ -272,7 +400,14 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
 }
 
 /// A trained run: its experiment, data and best SFT model.
-fn load_run(run: &Path, device: &Device) -> Result<(Experiment, Prepared, Recommender)> {
+fn load_run(
+    run: &Path,
+    overrides: &[String],
+    device: &Device,
+) -> Result<(Experiment, Prepared, Recommender)> {
+    if let Some(bad) = overrides.iter().find(|o| !o.starts_with("eval.")) {
+        bail!("--set {bad}: a saved run can only change evaluation settings (eval.*)");
+    }
     let config = run.join("config.toml");
     if !config.exists() {
         bail!(
@@ -280,7 +415,7 @@ fn load_run(run: &Path, device: &Device) -> Result<(Experiment, Prepared, Recomm
             run.display()
         );
     }
-    let experiment = Experiment::load(&config, &[])?;
+    let experiment = Experiment::load(&config, overrides)?;
     let prepared = prepare(&experiment)?;
     let checkpoint = run.join("checkpoints/sft.bpk");
     let model = Recommender::new(&experiment.model, prepared.dataset.num_items(), device)
@@ -289,21 +424,90 @@ fn load_run(run: &Path, device: &Device) -> Result<(Experiment, Prepared, Recomm
     Ok((experiment, prepared, model))
 }
 
-pub fn eval_run(run: &Path, valid: bool, json: bool) -> Result<()> {
+/// Resamples of the paired bootstrap in `eval --compare`.
+const BOOTSTRAP_RESAMPLES: usize = 2000;
+/// Its seed, printed with every interval.
+const BOOTSTRAP_SEED: u64 = 2026;
+
+pub fn eval_run(
+    run: &Path,
+    overrides: &[String],
+    compare: Option<&Path>,
+    valid: bool,
+    json: bool,
+) -> Result<()> {
     let device = device("cpu")?;
-    let (experiment, prepared, model) = load_run(run, &device)?;
-    let report = evaluate(
-        &model,
-        &prepared,
-        &experiment,
-        if valid { "valid" } else { "test" },
-    )?;
-    print_report(&report, json)
+    let split = if valid { "valid" } else { "test" };
+    let (experiment, prepared, model) = load_run(run, overrides, &device)?;
+    let Some(other) = compare else {
+        let report = evaluate(&model, &prepared, &experiment, split)?;
+        return print_report(&report, json);
+    };
+    let (other_experiment, _, other_model) = load_run(other, overrides, &device)?;
+    if other_experiment.data != experiment.data {
+        bail!(
+            "{} and {} use different [data] settings; a paired comparison needs the same test cases",
+            run.display(),
+            other.display()
+        );
+    }
+    let cases = cases(&prepared.dataset, &prepared.split, valid);
+    let a = prepared
+        .evaluator
+        .evaluate(&ModelScorer::new(&model), &cases, split)?;
+    let b = prepared
+        .evaluator
+        .evaluate(&ModelScorer::new(&other_model), &cases, split)?;
+    let mut comparisons = Vec::new();
+    for k in &prepared.evaluator.config().ks {
+        for family in ["HR", "NDCG"] {
+            comparisons.push(latentr3_eval::compare_ranks(
+                &format!("{family}@{k}"),
+                &a.ranks,
+                &b.ranks,
+                BOOTSTRAP_RESAMPLES,
+                BOOTSTRAP_SEED,
+            )?);
+        }
+    }
+    if json {
+        let out = serde_json::json!({
+            "a": run.display().to_string(),
+            "b": other.display().to_string(),
+            "protocol": a.report.protocol,
+            "comparisons": comparisons,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("A = {}\nB = {}", run.display(), other.display());
+        println!("{}", a.report.protocol_line());
+        println!(
+            "paired bootstrap over {} cases, {BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}",
+            cases.len()
+        );
+        println!(
+            "{:<10}{:>10}{:>10}{:>10}   95% interval of B - A",
+            "metric", "A", "B", "B - A"
+        );
+        for c in &comparisons {
+            println!(
+                "{:<10}{:>10.4}{:>10.4}{:>+10.4}   [{:+.4}, {:+.4}]  {}",
+                c.metric,
+                c.mean_a,
+                c.mean_b,
+                c.difference,
+                c.low,
+                c.high,
+                c.verdict()
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn recommend(run: &Path, history: &str, k: usize) -> Result<()> {
     let device = device("cpu")?;
-    let (_, prepared, model) = load_run(run, &device)?;
+    let (_, prepared, model) = load_run(run, &[], &device)?;
     let dataset = &prepared.dataset;
     let mut items = Vec::new();
     for original in history.split(',').map(str::trim).filter(|s| !s.is_empty()) {

@@ -437,3 +437,25 @@ fn titles_attach_to_dense_ids() {
         );
     }
 }
+
+#[test]
+fn an_explicit_format_overrides_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "export.txt", rows_for_cache().as_bytes());
+    let detected = DataConfig {
+        cache: false,
+        ..DataConfig::from_path(&path)
+    };
+    assert!(
+        detected
+            .load()
+            .unwrap_err()
+            .to_string()
+            .contains("export.txt")
+    );
+    let explicit = DataConfig {
+        format: Some(Format::MovielensTab),
+        ..detected
+    };
+    assert_eq!(explicit.load().unwrap().dataset.num_users(), 30);
+}

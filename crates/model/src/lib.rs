@@ -44,4 +44,7 @@ pub use config::{Mode, ModelConfig};
 pub use error::TrainError;
 pub use latent::LatentHead;
 pub use recommender::{Inputs, ModelScorer, Recommender};
-pub use sft::{EpochLog, Observer, SftConfig, SftData, SftOutcome, Silent, StepLog};
+pub use sft::{
+    EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftConfig, SftData, SftOutcome,
+    Silent, StepLog,
+};

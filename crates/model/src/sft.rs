@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use burn::module::{ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
 use latentr3_eval::{Case, Evaluator, Report};
@@ -102,14 +102,60 @@ pub struct EpochLog {
     pub improved: bool,
 }
 
+/// Where training stands after an epoch: everything [`Resume`] needs, minus the tensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The first epoch a resumed run trains.
+    pub next_epoch: usize,
+    /// Optimisation steps taken so far.
+    pub step: usize,
+    pub best_epoch: usize,
+    pub best_metric: f64,
+    pub best_valid: Report,
+}
+
+/// The state handed to [`Observer::on_epoch`]: enough to checkpoint and resume.
+pub struct EpochState<'a> {
+    pub model: &'a Recommender,
+    pub optimizer: &'a ModuleOptimizer,
+    pub progress: &'a Progress,
+}
+
+/// What continuing an interrupted run starts from.
+pub struct Resume {
+    /// The model after the last finished epoch.
+    pub model: Recommender,
+    pub optimizer: ModuleOptimizer,
+    /// The best model so far.
+    pub best: Recommender,
+    pub progress: Progress,
+}
+
 /// Receives progress; every method has a silent default.
 pub trait Observer {
     fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
     fn on_step(&mut self, _log: &StepLog) {}
-    /// Called after validation with the current model; checkpoints are written here.
-    fn on_epoch(&mut self, _log: &EpochLog, _model: &Recommender) -> Result<(), TrainError> {
+    /// Called after validation with the training state; checkpoints are written here.
+    fn on_epoch(&mut self, _log: &EpochLog, _state: &EpochState<'_>) -> Result<(), TrainError> {
         Ok(())
     }
+}
+
+/// How one invocation of [`train`] runs.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Continue from an interrupted run's state.
+    pub resume: Option<Resume>,
+    /// Stop (resumably) after this many epochs in this invocation.
+    pub stop_after_epochs: Option<usize>,
+}
+
+/// The optimiser SFT uses; rebuilt the same way when a run resumes.
+pub fn optimizer(config: &SftConfig) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .with_epsilon(1e-8)
+        .init()
 }
 
 /// An observer that ignores everything.
@@ -125,6 +171,8 @@ pub struct SftOutcome {
     pub best_valid: Report,
     pub epochs_run: usize,
     pub stopped_early: bool,
+    /// The invocation stopped at `stop_after_epochs`; resume to finish.
+    pub interrupted: bool,
     pub steps: usize,
 }
 
@@ -225,13 +273,15 @@ pub fn clip_global_norm(model: &Recommender, grads: &mut GradientsParams, clip: 
 }
 
 /// Trains `model` (on any device; training runs on its autodiff twin) and returns the best
-/// validation epoch's model.
+/// validation epoch's model. The device is re-seeded at every epoch from `config.seed`, so a
+/// resumed run draws the same dropout masks and batch order as an uninterrupted one.
 pub fn train(
     model: Recommender,
     device: &Device,
     data: &SftData<'_>,
     config: &SftConfig,
     observer: &mut dyn Observer,
+    options: RunOptions,
 ) -> Result<SftOutcome, TrainError> {
     if !data
         .evaluator
@@ -246,9 +296,10 @@ pub fn train(
             data.evaluator.config().ks
         )));
     }
+    if config.epochs == 0 {
+        return Err(TrainError::Setting("epochs must be at least 1".into()));
+    }
     let train_device = device.clone().autodiff();
-    train_device.seed(config.seed);
-    let mut model = model.fork(&train_device).train();
     let max_len = model.backbone.max_len();
     let batcher = TrainBatcher::new(data.dataset, data.split, max_len, config.batch_size);
     if batcher.num_rows() == 0 {
@@ -257,16 +308,31 @@ pub fn train(
         ));
     }
     let total_steps = config.epochs * batcher.num_batches();
-    let mut optimizer = AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .with_epsilon(1e-8)
-        .init();
-    let mut step = 0;
-    let mut best: Option<(Recommender, usize, Report, f64)> = None;
-    let mut epochs_run = 0;
+    let (mut model, mut optimizer, mut step, first_epoch, mut best) = match options.resume {
+        Some(resume) => {
+            let p = resume.progress;
+            (
+                resume.model.fork(&train_device).train(),
+                resume.optimizer,
+                p.step,
+                p.next_epoch,
+                Some((resume.best, p.best_epoch, p.best_valid, p.best_metric)),
+            )
+        }
+        None => (
+            model.fork(&train_device).train(),
+            optimizer(config),
+            0,
+            0,
+            None,
+        ),
+    };
+    let mut epochs_run = first_epoch;
     let mut stopped_early = false;
-    for epoch in 0..config.epochs {
+    let mut interrupted = false;
+    for epoch in first_epoch..config.epochs {
         let started = Instant::now();
+        train_device.seed(config.seed.wrapping_add(1 + epoch as u64));
         observer.on_epoch_start(epoch, batcher.num_batches());
         let mut loss_sum = 0.0;
         let mut batches = 0;
@@ -309,6 +375,14 @@ pub fn train(
         if improved {
             best = Some((model.valid(), epoch, evaluation.report.clone(), metric));
         }
+        let (_, best_epoch, best_valid, best_metric) = best.as_ref().expect("set above");
+        let progress = Progress {
+            next_epoch: epoch + 1,
+            step,
+            best_epoch: *best_epoch,
+            best_metric: *best_metric,
+            best_valid: best_valid.clone(),
+        };
         let log = EpochLog {
             epoch,
             steps: batches,
@@ -317,21 +391,36 @@ pub fn train(
             valid: evaluation.report,
             improved,
         };
-        observer.on_epoch(&log, &model)?;
-        let best_epoch = best.as_ref().map_or(0, |b| b.1);
-        if epoch - best_epoch >= config.patience {
+        observer.on_epoch(
+            &log,
+            &EpochState {
+                model: &model,
+                optimizer: &optimizer,
+                progress: &progress,
+            },
+        )?;
+        if epoch - progress.best_epoch >= config.patience {
             stopped_early = true;
+            break;
+        }
+        if options
+            .stop_after_epochs
+            .is_some_and(|n| epoch + 1 - first_epoch >= n)
+            && epoch + 1 < config.epochs
+        {
+            interrupted = true;
             break;
         }
     }
     let (best, best_epoch, best_valid, _) =
-        best.ok_or_else(|| TrainError::Setting("epochs must be at least 1".into()))?;
+        best.ok_or_else(|| TrainError::Setting("the run had already finished every epoch".into()))?;
     Ok(SftOutcome {
         best,
         best_epoch,
         best_valid,
         epochs_run,
         stopped_early,
+        interrupted,
         steps: step,
     })
 }

@@ -1,24 +1,15 @@
-//! Model behaviour: the thought cache equals a full re-run, modes, the loss, and SFT training.
+//! Model behaviour: the thought cache equals a full re-run, modes, the loss, and SFT training
+//! (determinism is checked in `determinism.rs`, a process of its own).
+
+mod common;
 
 use burn::prelude::*;
-use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig};
-use latentr3_eval::baselines::MostPopular;
+use common::{cases, fixture, small};
+use latentr3_data::{Popularity, Split};
 use latentr3_eval::{Case, EvalConfig, Evaluator, ItemStats};
 use latentr3_model::loss::cross_entropy;
 use latentr3_model::sft::{SftConfig, SftData, Silent, train};
 use latentr3_model::{Inputs, Mode, ModelConfig, Recommender, TrainError};
-
-fn small(mode: Mode) -> ModelConfig {
-    ModelConfig {
-        mode,
-        max_len: 6,
-        hidden: 16,
-        heads: 2,
-        inner: 32,
-        dropout: 0.0,
-        ..ModelConfig::default()
-    }
-}
 
 fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -110,140 +101,6 @@ fn cross_entropy_matches_log_softmax() {
     assert!((actual - expected).abs() < 1e-4, "{actual} vs {expected}");
 }
 
-struct Fixture {
-    dataset: latentr3_data::Dataset,
-    split: Split,
-    evaluator: Evaluator,
-    counts: Vec<u64>,
-}
-
-fn fixture() -> Fixture {
-    let config = DataConfig {
-        synthetic: Some(SyntheticConfig {
-            users: 300,
-            items: 120,
-            topics: 4,
-            intents_per_user: 1,
-            rule_probability: 0.9,
-            min_length: 10,
-            max_length: 24,
-            ..SyntheticConfig::default()
-        }),
-        ..DataConfig::default()
-    };
-    let dataset = config.load().unwrap().dataset;
-    let split = Split::new(&dataset, &config.split).unwrap();
-    let popularity = Popularity::from_split(&dataset, &split);
-    let stats = ItemStats {
-        counts: popularity.counts.clone(),
-        is_tail: popularity
-            .is_head
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| i != 0 && !h)
-            .collect(),
-        train_users: popularity.train_users,
-    };
-    let evaluator = Evaluator::new(
-        EvalConfig {
-            ks: vec![10],
-            ..EvalConfig::default()
-        },
-        stats,
-    )
-    .unwrap();
-    Fixture {
-        counts: popularity.counts,
-        dataset,
-        split,
-        evaluator,
-    }
-}
-
-fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
-    let samples = if valid { &f.split.valid } else { &f.split.test };
-    samples
-        .iter()
-        .map(|&s| {
-            let e = f.split.example(&f.dataset, s);
-            Case {
-                user: e.user,
-                history: e.history,
-                target: e.target,
-            }
-        })
-        .collect()
-}
-
-fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
-    let device = Device::default();
-    device.seed(7);
-    let config = ModelConfig {
-        max_len: 20,
-        hidden: 32,
-        heads: 2,
-        inner: 64,
-        dropout: 0.1,
-        ..small(mode)
-    };
-    let model = Recommender::new(&config, f.dataset.num_items(), &device);
-    let valid = cases(f, true);
-    let data = SftData {
-        dataset: &f.dataset,
-        split: &f.split,
-        evaluator: &f.evaluator,
-        valid_cases: &valid,
-    };
-    let settings = SftConfig {
-        epochs,
-        batch_size: 64,
-        lr: 3e-3,
-        warmup_steps: 5,
-        patience: 100,
-        seed: 7,
-        ..SftConfig::default()
-    };
-    let outcome = train(model, &device, &data, &settings, &mut Silent).unwrap();
-    assert_eq!(outcome.epochs_run, epochs);
-    let test = cases(f, false);
-    let report = f
-        .evaluator
-        .evaluate(
-            &latentr3_model::ModelScorer::new(&outcome.best),
-            &test,
-            "test",
-        )
-        .unwrap()
-        .report;
-    (
-        outcome.best_valid.metric("NDCG@10").unwrap(),
-        report.metric("NDCG@10").unwrap(),
-    )
-}
-
-#[test]
-fn sft_learns_beats_popularity_and_is_deterministic() {
-    let f = fixture();
-    let test = cases(&f, false);
-    let popular = f
-        .evaluator
-        .evaluate(&MostPopular::new(&f.counts), &test, "test")
-        .unwrap()
-        .report;
-    let (valid_a, test_a) = sft(Mode::Latent, 10, &f);
-    let (valid_b, test_b) = sft(Mode::Latent, 10, &f);
-    assert_eq!(
-        (valid_a, test_a),
-        (valid_b, test_b),
-        "same seed, same metrics"
-    );
-    let floor = popular.metric("NDCG@10").unwrap();
-    assert!(
-        test_a > floor,
-        "trained NDCG@10 {test_a} does not beat most-popular {floor}"
-    );
-}
-
 #[test]
 fn a_diverging_loss_stops_with_the_step() {
     let f = fixture();
@@ -263,7 +120,14 @@ fn a_diverging_loss_stops_with_the_step() {
         grad_clip: 0.0,
         ..SftConfig::default()
     };
-    match train(model, &device, &data, &settings, &mut Silent) {
+    match train(
+        model,
+        &device,
+        &data,
+        &settings,
+        &mut Silent,
+        Default::default(),
+    ) {
         Err(TrainError::NonFinite { step, .. }) => {
             let message = TrainError::NonFinite {
                 step,
@@ -362,7 +226,15 @@ fn learns_a_deterministic_successor_rule() {
             patience: 100,
             ..SftConfig::default()
         };
-        let outcome = train(model, &device, &data, &settings, &mut Silent).unwrap();
+        let outcome = train(
+            model,
+            &device,
+            &data,
+            &settings,
+            &mut Silent,
+            Default::default(),
+        )
+        .unwrap();
         let hr1 = outcome.best_valid.metric("HR@1").unwrap();
         assert!(
             hr1 > 0.9,

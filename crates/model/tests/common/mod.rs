@@ -1,0 +1,139 @@
+//! Fixtures shared by the model test binaries.
+#![allow(dead_code)]
+
+use burn::prelude::*;
+use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig};
+use latentr3_eval::{Case, EvalConfig, Evaluator, ItemStats};
+use latentr3_model::sft::{SftConfig, SftData, Silent, train};
+use latentr3_model::{Mode, ModelConfig, Recommender};
+
+pub fn small(mode: Mode) -> ModelConfig {
+    ModelConfig {
+        mode,
+        max_len: 6,
+        hidden: 16,
+        heads: 2,
+        inner: 32,
+        dropout: 0.0,
+        ..ModelConfig::default()
+    }
+}
+
+pub struct Fixture {
+    pub dataset: latentr3_data::Dataset,
+    pub split: Split,
+    pub evaluator: Evaluator,
+    pub counts: Vec<u64>,
+}
+
+pub fn fixture() -> Fixture {
+    let config = DataConfig {
+        synthetic: Some(SyntheticConfig {
+            users: 300,
+            items: 120,
+            topics: 4,
+            intents_per_user: 1,
+            rule_probability: 0.9,
+            min_length: 10,
+            max_length: 24,
+            ..SyntheticConfig::default()
+        }),
+        ..DataConfig::default()
+    };
+    let dataset = config.load().unwrap().dataset;
+    let split = Split::new(&dataset, &config.split).unwrap();
+    let popularity = Popularity::from_split(&dataset, &split);
+    let stats = ItemStats {
+        counts: popularity.counts.clone(),
+        is_tail: popularity
+            .is_head
+            .iter()
+            .enumerate()
+            .map(|(i, &h)| i != 0 && !h)
+            .collect(),
+        train_users: popularity.train_users,
+    };
+    let evaluator = Evaluator::new(
+        EvalConfig {
+            ks: vec![10],
+            ..EvalConfig::default()
+        },
+        stats,
+    )
+    .unwrap();
+    Fixture {
+        counts: popularity.counts,
+        dataset,
+        split,
+        evaluator,
+    }
+}
+
+pub fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
+    let samples = if valid { &f.split.valid } else { &f.split.test };
+    samples
+        .iter()
+        .map(|&s| {
+            let e = f.split.example(&f.dataset, s);
+            Case {
+                user: e.user,
+                history: e.history,
+                target: e.target,
+            }
+        })
+        .collect()
+}
+
+pub fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
+    let device = Device::default();
+    device.seed(7);
+    let config = ModelConfig {
+        max_len: 20,
+        hidden: 32,
+        heads: 2,
+        inner: 64,
+        dropout: 0.1,
+        ..small(mode)
+    };
+    let model = Recommender::new(&config, f.dataset.num_items(), &device);
+    let valid = cases(f, true);
+    let data = SftData {
+        dataset: &f.dataset,
+        split: &f.split,
+        evaluator: &f.evaluator,
+        valid_cases: &valid,
+    };
+    let settings = SftConfig {
+        epochs,
+        batch_size: 64,
+        lr: 3e-3,
+        warmup_steps: 5,
+        patience: 100,
+        seed: 7,
+        ..SftConfig::default()
+    };
+    let outcome = train(
+        model,
+        &device,
+        &data,
+        &settings,
+        &mut Silent,
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome.epochs_run, epochs);
+    let test = cases(f, false);
+    let report = f
+        .evaluator
+        .evaluate(
+            &latentr3_model::ModelScorer::new(&outcome.best),
+            &test,
+            "test",
+        )
+        .unwrap()
+        .report;
+    (
+        outcome.best_valid.metric("NDCG@10").unwrap(),
+        report.metric("NDCG@10").unwrap(),
+    )
+}
