@@ -7,7 +7,8 @@ use latentr3_data::{
     CacheUse, DataConfig, DataStats, Dataset, InteractionStats, Loaded, Popularity, Split,
 };
 use latentr3_eval::baselines::{MostPopular, UniformRandom};
-use latentr3_eval::{Case, Evaluator, ItemStats, Scorer};
+use latentr3_eval::{Case, Evaluator, Scorer};
+use latentr3_model::evaluation::item_stats;
 
 use crate::Baseline;
 use crate::experiment::Experiment;
@@ -118,34 +119,10 @@ fn print_stats(stats: &DataStats) {
     );
 }
 
-/// The evaluator's view of a dataset's training split.
-pub fn item_stats(popularity: &Popularity) -> ItemStats {
-    ItemStats {
-        counts: popularity.counts.clone(),
-        is_tail: popularity
-            .is_head
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| i != 0 && !h)
-            .collect(),
-        train_users: popularity.train_users,
-    }
-}
-
 /// The split's cases (test or validation) as evaluator cases.
 pub fn cases<'a>(dataset: &'a Dataset, split: &Split, valid: bool) -> Vec<Case<'a>> {
     let samples = if valid { &split.valid } else { &split.test };
-    samples
-        .iter()
-        .map(|&sample| {
-            let example = split.example(dataset, sample);
-            Case {
-                user: example.user,
-                history: example.history,
-                target: example.target,
-            }
-        })
-        .collect()
+    latentr3_model::evaluation::cases(dataset, split, samples)
 }
 
 pub fn eval_baseline(

@@ -18,9 +18,10 @@ use latentr3_model::sft::{
 };
 use latentr3_model::{ModelScorer, Recommender, TrainError};
 
-use crate::commands::{cases, item_stats, load_dataset};
+use crate::commands::{cases, load_dataset};
 use crate::experiment::{Experiment, ModeName};
 use crate::tensorboard::Board;
+use latentr3_model::evaluation::item_stats;
 
 /// The compute device by name: `cpu` (burn's flex backend) or `wgpu` (with the `wgpu` feature).
 pub fn device(name: &str) -> Result<Device> {

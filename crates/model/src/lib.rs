@@ -33,6 +33,7 @@ pub mod backbone;
 pub mod block;
 pub mod config;
 pub mod error;
+pub mod evaluation;
 pub mod latent;
 pub mod loss;
 pub mod recommender;

@@ -5,8 +5,6 @@ mod common;
 
 use burn::prelude::*;
 use common::{cases, fixture, small};
-use latentr3_data::{Popularity, Split};
-use latentr3_eval::{Case, EvalConfig, Evaluator, ItemStats};
 use latentr3_model::loss::cross_entropy;
 use latentr3_model::sft::{SftConfig, SftData, Silent, train};
 use latentr3_model::{Inputs, Mode, ModelConfig, Recommender, TrainError};
@@ -168,38 +166,8 @@ fn learns_a_deterministic_successor_rule() {
         item_ids: (0..=items).map(|i| i.to_string()).collect(),
         ..Default::default()
     };
-    let split = Split::new(&dataset, &latentr3_data::SplitConfig::default()).unwrap();
-    let popularity = Popularity::from_split(&dataset, &split);
-    let stats = ItemStats {
-        counts: popularity.counts.clone(),
-        is_tail: popularity
-            .is_head
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| i != 0 && !h)
-            .collect(),
-        train_users: popularity.train_users,
-    };
-    let evaluator = Evaluator::new(
-        EvalConfig {
-            ks: vec![1, 10],
-            ..EvalConfig::default()
-        },
-        stats,
-    )
-    .unwrap();
-    let valid: Vec<Case<'_>> = split
-        .valid
-        .iter()
-        .map(|&s| {
-            let e = split.example(&dataset, s);
-            Case {
-                user: e.user,
-                history: e.history,
-                target: e.target,
-            }
-        })
-        .collect();
+    let f = common::harness(dataset, vec![1, 10]);
+    let valid = cases(&f, true);
     for mode in [Mode::Backbone, Mode::Latent] {
         let device = Device::default();
         device.seed(11);
@@ -213,9 +181,9 @@ fn learns_a_deterministic_successor_rule() {
         };
         let model = Recommender::new(&config, items as usize, &device);
         let data = SftData {
-            dataset: &dataset,
-            split: &split,
-            evaluator: &evaluator,
+            dataset: &f.dataset,
+            split: &f.split,
+            evaluator: &f.evaluator,
             valid_cases: &valid,
         };
         let settings = SftConfig {

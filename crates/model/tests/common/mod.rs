@@ -3,7 +3,8 @@
 
 use burn::prelude::*;
 use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig};
-use latentr3_eval::{Case, EvalConfig, Evaluator, ItemStats};
+use latentr3_eval::{Case, EvalConfig, Evaluator};
+use latentr3_model::evaluation::item_stats;
 use latentr3_model::sft::{SftConfig, SftData, Silent, train};
 use latentr3_model::{Mode, ModelConfig, Recommender};
 
@@ -40,25 +41,19 @@ pub fn fixture() -> Fixture {
         }),
         ..DataConfig::default()
     };
-    let dataset = config.load().unwrap().dataset;
-    let split = Split::new(&dataset, &config.split).unwrap();
+    harness(config.load().unwrap().dataset, vec![10])
+}
+
+/// Split (leave-one-out) and evaluator around a dataset.
+pub fn harness(dataset: latentr3_data::Dataset, ks: Vec<usize>) -> Fixture {
+    let split = Split::new(&dataset, &latentr3_data::SplitConfig::default()).unwrap();
     let popularity = Popularity::from_split(&dataset, &split);
-    let stats = ItemStats {
-        counts: popularity.counts.clone(),
-        is_tail: popularity
-            .is_head
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| i != 0 && !h)
-            .collect(),
-        train_users: popularity.train_users,
-    };
     let evaluator = Evaluator::new(
         EvalConfig {
-            ks: vec![10],
+            ks,
             ..EvalConfig::default()
         },
-        stats,
+        item_stats(&popularity),
     )
     .unwrap();
     Fixture {
@@ -71,17 +66,7 @@ pub fn fixture() -> Fixture {
 
 pub fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
     let samples = if valid { &f.split.valid } else { &f.split.test };
-    samples
-        .iter()
-        .map(|&s| {
-            let e = f.split.example(&f.dataset, s);
-            Case {
-                user: e.user,
-                history: e.history,
-                target: e.target,
-            }
-        })
-        .collect()
+    latentr3_model::evaluation::cases(&f.dataset, &f.split, samples)
 }
 
 pub fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {

@@ -1,0 +1,30 @@
+//! Connects the data crate's splits to the eval crate, which know nothing of each other.
+
+use latentr3_data::{Dataset, Popularity, Sample, Split};
+use latentr3_eval::{Case, ItemStats};
+
+/// The evaluator's view of a training split's popularity (tail = not in the 80% head).
+pub fn item_stats(popularity: &Popularity) -> ItemStats {
+    ItemStats {
+        counts: popularity.counts.clone(),
+        is_tail: (0..popularity.counts.len() as u32)
+            .map(|i| popularity.is_tail(i))
+            .collect(),
+        train_users: popularity.train_users,
+    }
+}
+
+/// Evaluation cases for samples of a split (most recent `max_history` items as the history).
+pub fn cases<'a>(dataset: &'a Dataset, split: &Split, samples: &[Sample]) -> Vec<Case<'a>> {
+    samples
+        .iter()
+        .map(|&sample| {
+            let example = split.example(dataset, sample);
+            Case {
+                user: example.user,
+                history: example.history,
+                target: example.target,
+            }
+        })
+        .collect()
+}
