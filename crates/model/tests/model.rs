@@ -4,9 +4,9 @@
 mod common;
 
 use burn::prelude::*;
-use common::{cases, fixture, small};
+use common::{fixture, small};
 use latentr3_model::loss::cross_entropy;
-use latentr3_model::sft::{SftConfig, SftData, Silent, train};
+use latentr3_model::sft::SftConfig;
 use latentr3_model::{Inputs, Mode, ModelConfig, Recommender, TrainError};
 
 fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
@@ -104,13 +104,6 @@ fn a_diverging_loss_stops_with_the_step() {
     let f = fixture();
     let device = Device::default();
     let model = Recommender::new(&small(Mode::Backbone), f.dataset.num_items(), &device);
-    let valid = cases(&f, true);
-    let data = SftData {
-        dataset: &f.dataset,
-        split: &f.split,
-        evaluator: &f.evaluator,
-        valid_cases: &valid,
-    };
     let settings = SftConfig {
         epochs: 3,
         lr: 1e30,
@@ -118,14 +111,7 @@ fn a_diverging_loss_stops_with_the_step() {
         grad_clip: 0.0,
         ..SftConfig::default()
     };
-    match train(
-        model,
-        &device,
-        &data,
-        &settings,
-        &mut Silent,
-        Default::default(),
-    ) {
+    match f.train(model, &device, &settings) {
         Err(TrainError::NonFinite { step, .. }) => {
             let message = TrainError::NonFinite {
                 step,
@@ -167,7 +153,6 @@ fn learns_a_deterministic_successor_rule() {
         ..Default::default()
     };
     let f = common::harness(dataset, vec![1, 10]);
-    let valid = cases(&f, true);
     for mode in [Mode::Backbone, Mode::Latent] {
         let device = Device::default();
         device.seed(11);
@@ -180,12 +165,6 @@ fn learns_a_deterministic_successor_rule() {
             ..small(mode)
         };
         let model = Recommender::new(&config, items as usize, &device);
-        let data = SftData {
-            dataset: &f.dataset,
-            split: &f.split,
-            evaluator: &f.evaluator,
-            valid_cases: &valid,
-        };
         let settings = SftConfig {
             epochs: 30,
             batch_size: 32,
@@ -194,15 +173,7 @@ fn learns_a_deterministic_successor_rule() {
             patience: 100,
             ..SftConfig::default()
         };
-        let outcome = train(
-            model,
-            &device,
-            &data,
-            &settings,
-            &mut Silent,
-            Default::default(),
-        )
-        .unwrap();
+        let outcome = f.train(model, &device, &settings).unwrap();
         let hr1 = outcome.best_valid.metric("HR@1").unwrap();
         assert!(
             hr1 > 0.9,

@@ -6,7 +6,7 @@ use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig};
 use latentr3_eval::{Case, EvalConfig, Evaluator};
 use latentr3_model::evaluation::item_stats;
 use latentr3_model::sft::{SftConfig, SftData, Silent, train};
-use latentr3_model::{Mode, ModelConfig, Recommender};
+use latentr3_model::{Mode, ModelConfig, Recommender, SftOutcome, TrainError};
 
 pub fn small(mode: Mode) -> ModelConfig {
     ModelConfig {
@@ -69,6 +69,32 @@ pub fn cases<'a>(f: &'a Fixture, valid: bool) -> Vec<Case<'a>> {
     latentr3_model::evaluation::cases(&f.dataset, &f.split, samples)
 }
 
+impl Fixture {
+    /// SFT on the fixture's data with its validation cases, silently.
+    pub fn train(
+        &self,
+        model: Recommender,
+        device: &Device,
+        settings: &SftConfig,
+    ) -> Result<SftOutcome, TrainError> {
+        let valid = cases(self, true);
+        let data = SftData {
+            dataset: &self.dataset,
+            split: &self.split,
+            evaluator: &self.evaluator,
+            valid_cases: &valid,
+        };
+        train(
+            model,
+            device,
+            &data,
+            settings,
+            &mut Silent,
+            Default::default(),
+        )
+    }
+}
+
 pub fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
     let device = Device::default();
     device.seed(7);
@@ -81,13 +107,6 @@ pub fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
         ..small(mode)
     };
     let model = Recommender::new(&config, f.dataset.num_items(), &device);
-    let valid = cases(f, true);
-    let data = SftData {
-        dataset: &f.dataset,
-        split: &f.split,
-        evaluator: &f.evaluator,
-        valid_cases: &valid,
-    };
     let settings = SftConfig {
         epochs,
         batch_size: 64,
@@ -97,15 +116,7 @@ pub fn sft(mode: Mode, epochs: usize, f: &Fixture) -> (f64, f64) {
         seed: 7,
         ..SftConfig::default()
     };
-    let outcome = train(
-        model,
-        &device,
-        &data,
-        &settings,
-        &mut Silent,
-        Default::default(),
-    )
-    .unwrap();
+    let outcome = f.train(model, &device, &settings).unwrap();
     assert_eq!(outcome.epochs_run, epochs);
     let test = cases(f, false);
     let report = f
