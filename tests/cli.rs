@@ -465,4 +465,10 @@ fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
         serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["metrics"].clone()
     };
     assert_eq!(metrics(&whole), metrics(&rest));
+    let again = latentr3(&["train", "--resume", "runs/split"], dir.path());
+    assert!(
+        !again.status.success() && stderr(&again).contains("already finished"),
+        "{}",
+        stderr(&again)
+    );
 }

@@ -233,6 +233,13 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
             if !config.exists() {
                 bail!("{} is not a run directory (no config.toml)", run.display());
             }
+            // report.json is written only when a run completes.
+            if run.join("report.json").exists() {
+                bail!(
+                    "{} already finished (it has report.json); nothing to resume",
+                    run.display()
+                );
+            }
             (Experiment::load(&config, &[])?, run, true)
         }
     };
