@@ -119,6 +119,29 @@ fn print_stats(stats: &DataStats) {
     );
 }
 
+/// What evaluating or training on an experiment's data needs: the dataset, its split, the
+/// training popularity and an evaluator over it.
+pub struct Prepared {
+    pub dataset: Dataset,
+    pub split: Split,
+    pub evaluator: Evaluator,
+    pub popularity: Popularity,
+}
+
+pub fn prepare(experiment: &Experiment) -> Result<Prepared> {
+    let dataset = load_dataset(&experiment.data)?.dataset;
+    let split = Split::new(&dataset, &experiment.data.split)?;
+    let popularity = Popularity::from_split(&dataset, &split);
+    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))
+        .context("invalid [eval] settings")?;
+    Ok(Prepared {
+        dataset,
+        split,
+        evaluator,
+        popularity,
+    })
+}
+
 /// The split's cases (test or validation) as evaluator cases.
 pub fn cases<'a>(dataset: &'a Dataset, split: &Split, valid: bool) -> Vec<Case<'a>> {
     let samples = if valid { &split.valid } else { &split.test };
@@ -133,11 +156,13 @@ pub fn eval_baseline(
     json: bool,
 ) -> Result<()> {
     let experiment = Experiment::load(config, overrides)?;
-    let dataset = load_dataset(&experiment.data)?.dataset;
-    let split = Split::new(&dataset, &experiment.data.split)?;
-    let popularity = Popularity::from_split(&dataset, &split);
-    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))
-        .with_context(|| format!("{}: invalid [eval] settings", config.display()))?;
+    let Prepared {
+        dataset,
+        split,
+        evaluator,
+        popularity,
+    } = prepare(&experiment)
+        .with_context(|| format!("{}: cannot evaluate this experiment", config.display()))?;
     let cases = cases(&dataset, &split, valid);
     let popular;
     let random;

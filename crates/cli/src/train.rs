@@ -11,17 +11,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use latentr3_data::{Dataset, Popularity, Split};
-use latentr3_eval::{Evaluator, Report};
+use latentr3_eval::Report;
 use latentr3_model::sft::{
     self, EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftData, StepLog,
 };
 use latentr3_model::{ModelScorer, Recommender, TrainError};
 
-use crate::commands::{cases, load_dataset};
+use crate::commands::{Prepared, cases, prepare};
 use crate::experiment::{Experiment, ModeName};
 use crate::tensorboard::Board;
-use latentr3_model::evaluation::item_stats;
 
 /// The compute device by name: `cpu` (burn's flex backend) or `wgpu` (with the `wgpu` feature).
 pub fn device(name: &str) -> Result<Device> {
@@ -164,26 +162,6 @@ impl Observer for RunObserver {
         }
         save_last(&self.checkpoints, state)
     }
-}
-
-/// Everything a run needs from its experiment's data.
-struct Prepared {
-    dataset: Dataset,
-    split: Split,
-    evaluator: Evaluator,
-}
-
-fn prepare(experiment: &Experiment) -> Result<Prepared> {
-    let dataset = load_dataset(&experiment.data)?.dataset;
-    let split = Split::new(&dataset, &experiment.data.split)?;
-    let popularity = Popularity::from_split(&dataset, &split);
-    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))
-        .context("invalid [eval] settings")?;
-    Ok(Prepared {
-        dataset,
-        split,
-        evaluator,
-    })
 }
 
 fn default_run_dir(experiment: &Experiment) -> PathBuf {
