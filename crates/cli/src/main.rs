@@ -8,6 +8,11 @@ mod progress;
 mod tensorboard;
 mod train;
 
+/// burn allocates a buffer per tensor op; mimalloc reuses them where glibc returns them to the
+/// kernel and faults them back in (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

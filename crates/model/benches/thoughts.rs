@@ -1,12 +1,15 @@
 //! Inference cost of latent thoughts: scores every item for 943 histories of 50 items over 1,682
 //! items (ml-100k's shape, SASRec settings) with the plain backbone, one thought and two
-//! thoughts, interleaved, 7 rounds; prints medians and the ratio to the backbone.
+//! thoughts, interleaved, 15 rounds; prints medians and the ratio to the backbone.
 //! `cargo bench -p latentr3-model --bench thoughts`
 
 use std::time::Instant;
 
 use burn::prelude::*;
 use latentr3_model::{Inputs, Mode, ModelConfig, Recommender};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let device = Device::default();
@@ -48,7 +51,7 @@ fn main() {
         run(model); // warm-up
     }
     let mut times = vec![Vec::new(); models.len()];
-    for _ in 0..7 {
+    for _ in 0..15 {
         for (model, t) in models.iter().zip(&mut times) {
             t.push(run(model));
         }

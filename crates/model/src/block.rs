@@ -95,17 +95,31 @@ impl Block {
             values = Tensor::cat(vec![past.values.clone(), values], 2);
         }
         let total = keys.dims()[2];
-        let scores = query.matmul(keys.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt();
-        let blocked = blocked
-            .unsqueeze_dim::<4>(1)
-            .expand([batch, self.heads, len, total]);
-        let weights = softmax(scores.mask_fill(blocked, BLOCKED), 3);
-        let context = self
-            .attention_dropout
-            .forward(weights)
-            .matmul(values.clone())
-            .swap_dims(1, 2)
-            .reshape([batch, len, d]);
+        let scale = (head_dim as f64).sqrt();
+        let context = if len == 1 {
+            // One query (a thought slot): broadcast products and sums instead of batched
+            // `1 × total` matmuls, which the CPU backends run as many tiny GEMMs.
+            // scores: [batch, heads, total, 1]
+            let scores = (keys.clone() * query).sum_dim(3) / scale;
+            let blocked = blocked
+                .reshape([batch, 1, total, 1])
+                .expand([batch, self.heads, total, 1]);
+            let weights = self
+                .attention_dropout
+                .forward(softmax(scores.mask_fill(blocked, BLOCKED), 2));
+            (weights * values.clone()).sum_dim(2).reshape([batch, len, d])
+        } else {
+            let scores = query.matmul(keys.clone().swap_dims(2, 3)) / scale;
+            let blocked = blocked
+                .unsqueeze_dim::<4>(1)
+                .expand([batch, self.heads, len, total]);
+            let weights = softmax(scores.mask_fill(blocked, BLOCKED), 3);
+            self.attention_dropout
+                .forward(weights)
+                .matmul(values.clone())
+                .swap_dims(1, 2)
+                .reshape([batch, len, d])
+        };
         let attended = self
             .attention_norm
             .forward(self.hidden_dropout.forward(self.dense.forward(context)) + x);

@@ -33,6 +33,11 @@ impl LatentHead {
     }
 
     /// The thought `r` (`[batch, d]`) from the hidden states seen so far.
+    ///
+    /// With one query the attention is written as broadcast products and sums rather than
+    /// batched `1 × len` matmuls (which the CPU backends run as thousands of tiny GEMMs), and
+    /// the value map is applied once to the attention-weighted hidden state:
+    /// `Σⱼ wⱼ (W hⱼ + b) = W (Σⱼ wⱼ hⱼ) + b` because the weights sum to one.
     pub fn forward(&self, encoded: &Encoded) -> Tensor<2> {
         let hidden = encoded.hidden.clone();
         let [batch, len, d] = hidden.dims();
@@ -45,10 +50,11 @@ impl LatentHead {
             sin.clone().narrow(0, len - 1, 1),
         );
         let keys = rope::apply(self.key.forward(hidden.clone()), cos, sin);
-        let values = self.value.forward(hidden);
-        let scores = query.matmul(keys.swap_dims(1, 2)) / (d as f64).sqrt();
-        let blocked = encoded.padding.clone().unsqueeze_dim::<3>(1);
-        let weights = softmax(scores.mask_fill(blocked, -1e9), 2);
-        weights.matmul(values).reshape([batch, d])
+        // [batch, len, 1]: one score per position.
+        let scores = (keys * query).sum_dim(2) / (d as f64).sqrt();
+        let blocked = encoded.padding.clone().unsqueeze_dim::<3>(2);
+        let weights = softmax(scores.mask_fill(blocked, -1e9), 1);
+        let attended = (weights * hidden).sum_dim(1).reshape([batch, d]);
+        self.value.forward(attended)
     }
 }
