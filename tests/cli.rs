@@ -318,6 +318,8 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         "checkpoints/last/model.bpk",
         "checkpoints/last/optimizer.bpk",
         "checkpoints/last/progress.json",
+        "checkpoints/sft-done.json",
+        "checkpoints/rl.bpk",
         "report.json",
     ] {
         assert!(run.join(file).exists(), "{file} missing");
@@ -334,13 +336,33 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         .count();
     assert!(events > 0, "no TensorBoard event file");
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert!(report["metrics"]["NDCG@10"].is_number() && report["protocol"]["cases"] == 120);
+    for stage in ["sft", "rl"] {
+        assert!(
+            report[stage]["metrics"]["NDCG@10"].is_number()
+                && report[stage]["protocol"]["cases"] == 120,
+            "{stage}: {report}"
+        );
+    }
+    assert!(
+        report["rl_vs_sft"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    assert!(report["rl_stage"]["steps"].as_u64() > Some(0));
 
-    // Re-evaluating the saved run reproduces the report written at the end of training.
+    // Re-evaluating the saved run reproduces the reports written at the end of training: the
+    // RL checkpoint by default, the SFT one with --stage sft.
     let again = latentr3(&["eval", "--run", "runs/tiny", "--json"], dir.path());
     assert!(again.status.success(), "{}", stderr(&again));
     let again: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
-    assert_eq!(again["metrics"], report["metrics"]);
+    assert_eq!(again["metrics"], report["rl"]["metrics"]);
+    let sft = latentr3(
+        &["eval", "--run", "runs/tiny", "--stage", "sft", "--json"],
+        dir.path(),
+    );
+    assert!(sft.status.success(), "{}", stderr(&sft));
+    let sft: serde_json::Value = serde_json::from_str(&stdout(&sft)).unwrap();
+    assert_eq!(sft["metrics"], report["sft"]["metrics"]);
 
     // A run compared with itself: zero difference, an interval of [0, 0].
     let same = latentr3(
@@ -461,10 +483,12 @@ fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
         "{}",
         stderr(&rest)
     );
-    let metrics = |o: &Output| {
-        serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()["metrics"].clone()
+    let metrics = |o: &Output, stage: &str| {
+        serde_json::from_str::<serde_json::Value>(&stdout(o)).unwrap()[stage]["metrics"].clone()
     };
-    assert_eq!(metrics(&whole), metrics(&rest));
+    for stage in ["sft", "rl"] {
+        assert_eq!(metrics(&whole, stage), metrics(&rest, stage), "{stage}");
+    }
     let again = latentr3(&["train", "--resume", "runs/split"], dir.path());
     assert!(
         !again.status.success() && stderr(&again).contains("already finished"),

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use latentr3_data::DataConfig;
 use latentr3_eval::{CollapseConfig, EvalConfig};
+use latentr3_grpo::RlConfig;
 use latentr3_model::{Mode, ModelConfig, SftConfig};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,8 @@ pub struct Experiment {
     pub model: ModelConfig,
     #[serde(default)]
     pub sft: SftConfig,
+    #[serde(default)]
+    pub rl: RlConfig,
 }
 
 /// A short name of the model mode, for run names and reports.

@@ -5,6 +5,7 @@ mod commands;
 mod experiment;
 mod fetch;
 mod progress;
+mod rl;
 mod tensorboard;
 mod train;
 
@@ -36,7 +37,7 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
-    /// Train a model (SFT) and write a run directory.
+    /// Train a model (SFT, then RL of the latent head) and write a run directory.
     Train {
         /// The experiment file (TOML).
         #[arg(long, default_value = "experiments/synthetic.toml")]
@@ -71,9 +72,16 @@ enum Command {
         /// The experiment file (TOML) for --baseline.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// A second run to compare with --run on the same cases (paired bootstrap of B - A).
+        /// A second run to compare with --run on the same cases (paired bootstrap of B - A);
+        /// the same run with --stage sft --compare-stage rl compares a run's two checkpoints.
         #[arg(long, requires = "run", value_name = "RUN_DIR")]
         compare: Option<PathBuf>,
+        /// The checkpoint of --run: sft or rl (default: rl when the run has one, else sft).
+        #[arg(long, value_enum, requires = "run")]
+        stage: Option<train::Stage>,
+        /// The checkpoint of --compare (same default).
+        #[arg(long, value_enum, requires = "compare")]
+        compare_stage: Option<train::Stage>,
         /// Override a setting, such as `--set eval.mask_history=false` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -88,6 +96,9 @@ enum Command {
     Recommend {
         #[arg(long)]
         run: PathBuf,
+        /// The checkpoint: sft or rl (default: rl when the run has one, else sft).
+        #[arg(long, value_enum)]
+        stage: Option<train::Stage>,
         /// Original item ids, oldest first, such as 12,7,33.
         #[arg(long)]
         history: String,
@@ -167,6 +178,8 @@ fn main() -> ExitCode {
             run,
             config,
             compare,
+            stage,
+            compare_stage,
             overrides,
             valid,
             json,
@@ -174,14 +187,25 @@ fn main() -> ExitCode {
             (Some(baseline), _, Some(config)) => {
                 commands::eval_baseline(baseline, &config, &overrides, valid, json)
             }
-            (None, Some(run), _) => {
-                train::eval_run(&run, &overrides, compare.as_deref(), valid, json)
-            }
+            (None, Some(run), _) => train::eval_run(train::EvalRun {
+                run: &run,
+                overrides: &overrides,
+                compare: compare.as_deref(),
+                stage,
+                compare_stage,
+                valid,
+                json,
+            }),
             _ => Err(anyhow::anyhow!(
                 "give --baseline pop|random with --config, or --run <run directory>"
             )),
         },
-        Command::Recommend { run, history, k } => train::recommend(&run, &history, k),
+        Command::Recommend {
+            run,
+            stage,
+            history,
+            k,
+        } => train::recommend(&run, stage, &history, k),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ use latentr3_model::{ModelScorer, Recommender, TrainError};
 
 use crate::commands::{Prepared, cases, prepare};
 use crate::experiment::{Experiment, ModeName};
+use crate::rl::{RlSummary, RunReport};
 use crate::tensorboard::Board;
 
 /// The compute device by name: `cpu` (burn's flex backend) or `wgpu` (with the `wgpu` feature).
@@ -55,7 +56,7 @@ fn io_error(what: &str, path: &Path, error: impl std::fmt::Debug) -> TrainError 
 }
 
 /// Saves a model checkpoint to `path` (`.bpk`) through a temporary name.
-fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
+pub(crate) fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
     let temp = path.with_extension("tmp.bpk");
     model
         .clone()
@@ -102,6 +103,8 @@ struct RunObserver {
     monitor: String,
     /// When this invocation started training, for the elapsed time on every epoch line.
     started: std::time::Instant,
+    /// Wall time of each epoch's steps in this invocation (validation excluded).
+    epoch_seconds: Vec<f64>,
 }
 
 impl Observer for RunObserver {
@@ -155,6 +158,9 @@ impl Observer for RunObserver {
             .scalar("train/epoch_loss", log.mean_loss, log.epoch);
         self.board
             .scalar("train/epoch_seconds", log.seconds, log.epoch);
+        self.board
+            .scalar("train/epoch_train_seconds", log.train_seconds, log.epoch);
+        self.epoch_seconds.push(log.train_seconds);
         self.board.report("valid", &log.valid, log.epoch);
         self.board.flush();
         if log.improved {
@@ -235,9 +241,117 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
     board.hyperparameters(&toml::Table::try_from(&experiment)?);
     device.seed(experiment.sft.seed);
     let num_items = prepared.dataset.num_items();
-    let model = Recommender::new(&experiment.model, num_items, &device);
+    let finished_sft = checkpoints.join(SFT_DONE);
+    let sft = if resuming && finished_sft.exists() {
+        eprintln!("SFT already finished; continuing with the RL stage");
+        let bytes = std::fs::read(&finished_sft)
+            .with_context(|| format!("cannot read {}", finished_sft.display()))?;
+        let stage: SftStage = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not an SFT summary", finished_sft.display()))?;
+        let model = load_model(
+            &checkpoints.join("sft.bpk"),
+            &experiment,
+            num_items,
+            &device,
+        )?;
+        (model, stage)
+    } else {
+        match train_sft(
+            &experiment,
+            &prepared,
+            &run,
+            board,
+            &device,
+            resuming,
+            stop_after,
+        )? {
+            Some((model, stage, returned_board)) => {
+                board = returned_board;
+                write_atomic(&finished_sft, &serde_json::to_vec_pretty(&stage)?)?;
+                (model, stage)
+            }
+            None => return Ok(()),
+        }
+    };
+    let (sft_model, sft_stage) = sft;
+    let rl = crate::rl::run_stage(
+        &sft_model,
+        &device,
+        &prepared,
+        &experiment,
+        &mut board,
+        &checkpoints,
+        sft_stage.steps,
+    )?;
+    let report = match rl {
+        None => RunReport {
+            sft: sft_stage.test,
+            rl: None,
+            rl_vs_sft: Vec::new(),
+            rl_stage: None,
+        },
+        Some(outcome) => {
+            let rl_test = evaluate(&outcome.best, &prepared, &experiment, "test")?;
+            board.report("rl_test", &rl_test, sft_stage.steps + outcome.best_step);
+            board.flush();
+            RunReport {
+                rl_vs_sft: crate::rl::compare_on_test(&sft_model, &outcome.best, &prepared)?,
+                sft: sft_stage.test,
+                rl: Some(rl_test),
+                rl_stage: Some(RlSummary {
+                    steps: outcome.steps,
+                    best_step: outcome.best_step,
+                    stop: format!("{:?}", outcome.stop).to_lowercase(),
+                    valid_sft: outcome.reference_valid,
+                    valid_rl: outcome.best_valid,
+                    rl_epoch_seconds: outcome.epoch_train_seconds,
+                    sft_epoch_seconds: sft_stage.epoch_seconds,
+                }),
+            }
+        }
+    };
+    write_atomic(
+        &run.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.sft);
+        crate::rl::print_comparison(&report);
+    }
+    Ok(())
+}
+
+/// Marks a finished SFT stage in `checkpoints/` and holds its test report.
+const SFT_DONE: &str = "sft-done.json";
+
+/// What the SFT stage hands to the RL stage and the report.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SftStage {
+    /// The best SFT checkpoint on the test split.
+    test: Report,
+    /// Optimisation steps taken.
+    steps: usize,
+    /// Wall time of each epoch's steps in the invocation that finished the stage.
+    epoch_seconds: Vec<f64>,
+}
+
+/// The SFT stage; `None` when it stopped resumably (`--stop-after`).
+fn train_sft(
+    experiment: &Experiment,
+    prepared: &Prepared,
+    run: &Path,
+    board: Board,
+    device: &Device,
+    resuming: bool,
+    stop_after: Option<usize>,
+) -> Result<Option<(Recommender, SftStage, Board)>> {
+    let checkpoints = run.join("checkpoints");
+    let num_items = prepared.dataset.num_items();
+    let model = Recommender::new(&experiment.model, num_items, device);
     let resume = if resuming {
-        Some(load_resume(&checkpoints, &experiment, num_items, &device)?)
+        Some(load_resume(&checkpoints, experiment, num_items, device)?)
     } else {
         None
     };
@@ -247,11 +361,11 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
             resume.progress.next_epoch, resume.progress.step, resume.progress.best_epoch
         );
     }
-    let windows = latentr3_data::TrainBatcher::new(
+    let windows = latentr3_model::sft::windows(
         &prepared.dataset,
         &prepared.split,
         experiment.model.max_len,
-        experiment.sft.batch_size,
+        &experiment.sft,
     )
     .num_rows();
     eprintln!(
@@ -272,6 +386,7 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
         checkpoints,
         monitor: experiment.sft.monitor.clone(),
         started: std::time::Instant::now(),
+        epoch_seconds: Vec::new(),
     };
     let started = observer.started;
     let options = RunOptions {
@@ -280,7 +395,7 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
     };
     let outcome = sft::train(
         model,
-        &device,
+        device,
         &data,
         &experiment.sft,
         &mut observer,
@@ -298,7 +413,7 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
             outcome.epochs_run - 1,
             run.display()
         );
-        return Ok(());
+        return Ok(None);
     }
     eprintln!(
         "best epoch {} of {} ({}), {:.1}s",
@@ -311,15 +426,26 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
         },
         started.elapsed().as_secs_f64()
     );
-    let report = evaluate(&outcome.best, &prepared, &experiment, "test")?;
+    let report = evaluate(&outcome.best, prepared, experiment, "test")?;
     observer.board.report("test", &report, outcome.best_epoch);
     observer.board.flush();
-    write_atomic(
-        &run.join("report.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
-    print_report(&report, json)?;
-    Ok(())
+    let stage = SftStage {
+        test: report,
+        steps: outcome.steps,
+        epoch_seconds: observer.epoch_seconds,
+    };
+    Ok(Some((outcome.best, stage, observer.board)))
+}
+
+fn load_model(
+    path: &Path,
+    experiment: &Experiment,
+    num_items: usize,
+    device: &Device,
+) -> Result<Recommender> {
+    Recommender::new(&experiment.model, num_items, device)
+        .try_load_file(path)
+        .map_err(|e| anyhow::anyhow!("cannot load {}: {e:?}", path.display()))
 }
 
 /// The state `--resume` continues from.
@@ -385,10 +511,21 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A trained run: its experiment, data and best SFT model.
+/// Which checkpoint of a run to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// The best SFT epoch (`checkpoints/sft.bpk`).
+    Sft,
+    /// The best RL step (`checkpoints/rl.bpk`).
+    Rl,
+}
+
+/// A trained run: its experiment, data and the chosen checkpoint (by default the RL one when
+/// the run has it, else SFT).
 fn load_run(
     run: &Path,
     overrides: &[String],
+    stage: Option<Stage>,
     device: &Device,
 ) -> Result<(Experiment, Prepared, Recommender)> {
     if let Some(bad) = overrides.iter().find(|o| !o.starts_with("eval.")) {
@@ -401,13 +538,48 @@ fn load_run(
             run.display()
         );
     }
+    let rl = run.join("checkpoints/rl.bpk");
+    let checkpoint = match stage {
+        Some(Stage::Sft) => run.join("checkpoints/sft.bpk"),
+        Some(Stage::Rl) if !rl.exists() => bail!(
+            "{} has no RL checkpoint ({} is missing); use --stage sft",
+            run.display(),
+            rl.display()
+        ),
+        Some(Stage::Rl) => rl,
+        None if rl.exists() => rl,
+        None => run.join("checkpoints/sft.bpk"),
+    };
     let experiment = Experiment::load(&config, overrides)?;
     let prepared = prepare(&experiment)?;
-    let checkpoint = run.join("checkpoints/sft.bpk");
-    let model = Recommender::new(&experiment.model, prepared.dataset.num_items(), device)
-        .try_load_file(&checkpoint)
-        .map_err(|e| anyhow::anyhow!("cannot load {}: {e:?}", checkpoint.display()))?;
+    let model = load_model(
+        &checkpoint,
+        &experiment,
+        prepared.dataset.num_items(),
+        device,
+    )?;
     Ok((experiment, prepared, model))
+}
+
+/// Paired bootstrap of B − A for HR and NDCG at every K of the evaluator.
+pub(crate) fn paired_comparisons(
+    evaluator: &latentr3_eval::Evaluator,
+    a: &[u32],
+    b: &[u32],
+) -> Result<Vec<latentr3_eval::PairedComparison>> {
+    let mut comparisons = Vec::new();
+    for k in &evaluator.config().ks {
+        for family in ["HR", "NDCG"] {
+            comparisons.push(latentr3_eval::compare_ranks(
+                &format!("{family}@{k}"),
+                a,
+                b,
+                BOOTSTRAP_RESAMPLES,
+                BOOTSTRAP_SEED,
+            )?);
+        }
+    }
+    Ok(comparisons)
 }
 
 /// Resamples of the paired bootstrap in `eval --compare`.
@@ -415,21 +587,36 @@ const BOOTSTRAP_RESAMPLES: usize = 2000;
 /// Its seed, printed with every interval.
 const BOOTSTRAP_SEED: u64 = 2026;
 
-pub fn eval_run(
-    run: &Path,
-    overrides: &[String],
-    compare: Option<&Path>,
-    valid: bool,
-    json: bool,
-) -> Result<()> {
+/// Where `eval --run` reads from.
+pub struct EvalRun<'a> {
+    pub run: &'a Path,
+    pub overrides: &'a [String],
+    /// A second run (or the same run at another `stage`) for a paired comparison.
+    pub compare: Option<&'a Path>,
+    pub stage: Option<Stage>,
+    pub compare_stage: Option<Stage>,
+    pub valid: bool,
+    pub json: bool,
+}
+
+pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
+    let EvalRun {
+        run,
+        overrides,
+        compare,
+        stage,
+        compare_stage,
+        valid,
+        json,
+    } = what;
     let device = device("cpu")?;
     let split = if valid { "valid" } else { "test" };
-    let (experiment, prepared, model) = load_run(run, overrides, &device)?;
+    let (experiment, prepared, model) = load_run(run, overrides, stage, &device)?;
     let Some(other) = compare else {
         let report = evaluate(&model, &prepared, &experiment, split)?;
         return print_report(&report, json);
     };
-    let (other_experiment, _, other_model) = load_run(other, overrides, &device)?;
+    let (other_experiment, _, other_model) = load_run(other, overrides, compare_stage, &device)?;
     if other_experiment.data != experiment.data {
         bail!(
             "{} and {} use different [data] settings; a paired comparison needs the same test cases",
@@ -444,18 +631,7 @@ pub fn eval_run(
     let b = prepared
         .evaluator
         .evaluate(&ModelScorer::new(&other_model), &cases, split)?;
-    let mut comparisons = Vec::new();
-    for k in &prepared.evaluator.config().ks {
-        for family in ["HR", "NDCG"] {
-            comparisons.push(latentr3_eval::compare_ranks(
-                &format!("{family}@{k}"),
-                &a.ranks,
-                &b.ranks,
-                BOOTSTRAP_RESAMPLES,
-                BOOTSTRAP_SEED,
-            )?);
-        }
-    }
+    let comparisons = paired_comparisons(&prepared.evaluator, &a.ranks, &b.ranks)?;
     if json {
         let out = serde_json::json!({
             "a": run.display().to_string(),
@@ -491,9 +667,9 @@ pub fn eval_run(
     Ok(())
 }
 
-pub fn recommend(run: &Path, history: &str, k: usize) -> Result<()> {
+pub fn recommend(run: &Path, stage: Option<Stage>, history: &str, k: usize) -> Result<()> {
     let device = device("cpu")?;
-    let (_, prepared, model) = load_run(run, &[], &device)?;
+    let (_, prepared, model) = load_run(run, &[], stage, &device)?;
     let dataset = &prepared.dataset;
     let mut items = Vec::new();
     for original in history.split(',').map(str::trim).filter(|s| !s.is_empty()) {

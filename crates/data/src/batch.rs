@@ -47,9 +47,11 @@ struct Window {
 /// Cuts the training prefixes into windows of at most `seq_len + 1` items and serves them in
 /// shuffled batches.
 ///
-/// A prefix longer than `seq_len + 1` is cut from its end into consecutive windows that share
-/// one item, so every training target is predicted exactly once per epoch (RecBole instead
-/// trains each prefix as its own sample, which costs about `seq_len` times more).
+/// By default a prefix longer than `seq_len + 1` is cut from its end into consecutive windows
+/// that share one item, so every training target is predicted exactly once per epoch (RecBole
+/// instead trains each prefix as its own sample, which costs about `seq_len` times more).
+/// [`TrainBatcher::with_stride`] makes the windows overlap: a window ends every `stride` items,
+/// so targets early in one window are seen again later in another with a longer context.
 #[derive(Debug, Clone)]
 pub struct TrainBatcher {
     windows: Vec<Window>,
@@ -58,12 +60,26 @@ pub struct TrainBatcher {
 }
 
 impl TrainBatcher {
-    /// Windows over the split's training sequences.
+    /// Non-overlapping windows over the split's training sequences.
     pub fn new(dataset: &Dataset, split: &Split, seq_len: usize, batch_size: usize) -> Self {
+        Self::with_stride(dataset, split, seq_len, batch_size, seq_len)
+    }
+
+    /// Windows ending every `stride` items from the end of each training prefix, down to the
+    /// first window that starts at the prefix's first item (shorter windows would only repeat
+    /// its targets with the same context). `stride >= seq_len` is [`TrainBatcher::new`].
+    pub fn with_stride(
+        dataset: &Dataset,
+        split: &Split,
+        seq_len: usize,
+        batch_size: usize,
+        stride: usize,
+    ) -> Self {
         assert!(
-            seq_len > 0 && batch_size > 0,
-            "seq_len and batch_size must be positive"
+            seq_len > 0 && batch_size > 0 && stride > 0,
+            "seq_len, batch_size and stride must be positive"
         );
+        let stride = stride.min(seq_len);
         let mut windows = Vec::new();
         for (user, items) in split.train_sequences(dataset) {
             let mut end = items.len();
@@ -74,7 +90,10 @@ impl TrainBatcher {
                     start: start as u32,
                     end: end as u32,
                 });
-                end = start + 1;
+                if start == 0 {
+                    break;
+                }
+                end -= stride;
             }
         }
         TrainBatcher {
@@ -215,6 +234,31 @@ mod tests {
             .collect();
         targets.sort_unstable();
         assert_eq!(targets, [2, 3, 4, 5, 6, 12]);
+    }
+
+    #[test]
+    fn strided_windows_overlap_and_stop_at_the_first_item() {
+        let data = dataset();
+        let split = Split::new(&data, &SplitConfig::default()).unwrap();
+        // User a's prefix 1..=6 with windows of 4 items ending every 2: [3..=6], [1..=4], then
+        // stop (that window starts at the first item); user b: [11, 12].
+        let batcher = TrainBatcher::with_stride(&data, &split, 3, 8, 2);
+        assert_eq!(batcher.num_rows(), 3);
+        assert_eq!(batcher.num_targets(), 3 + 3 + 1);
+        let mut targets: Vec<i64> = batcher
+            .epoch(&data, 1)
+            .flat_map(|b| b.targets)
+            .filter(|&t| t != 0)
+            .collect();
+        targets.sort_unstable();
+        assert_eq!(targets, [2, 3, 4, 4, 5, 6, 12]);
+        // A stride of the window length is the non-overlapping batcher.
+        let plain = TrainBatcher::new(&data, &split, 3, 8);
+        let same = TrainBatcher::with_stride(&data, &split, 3, 8, 3);
+        assert_eq!(
+            plain.epoch(&data, 5).collect::<Vec<_>>(),
+            same.epoch(&data, 5).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -229,6 +229,11 @@ impl Evaluator {
         Counters::new(&self.config.ks, self.stats.counts.len())
     }
 
+    /// The catalogue's popularity and head/tail partition.
+    pub fn stats(&self) -> &ItemStats {
+        &self.stats
+    }
+
     /// The settings in force (K sorted and de-duplicated).
     pub fn config(&self) -> &EvalConfig {
         &self.config

@@ -183,6 +183,34 @@ impl Backbone {
         }
     }
 
+    /// Runs `group` alternative inputs for the same next thought slot (`thoughts`:
+    /// `[batch, group, d]`) in one pass: each alternative sees the history and earlier slots (the
+    /// cache) and itself, never the other alternatives, so it equals
+    /// [`Backbone::append_thought`] of that alternative alone. Returns the slot's last-layer
+    /// hidden states, `[batch, group, d]`. The history is not recomputed nor copied per
+    /// alternative: this is how the RL stage scores a group of noisy latents.
+    pub fn alternative_thoughts(&self, encoded: &Encoded, thoughts: Tensor<3>) -> Tensor<3> {
+        let [batch, group, _] = thoughts.dims();
+        let device = thoughts.device();
+        let position = self.position_embedding(self.max_len + encoded.thoughts, 1, batch, &device);
+        let mut x = self.dropout.forward(self.norm.forward(thoughts + position));
+        let seen = encoded.len();
+        let history = encoded
+            .padding
+            .clone()
+            .unsqueeze_dim::<3>(1)
+            .expand([batch, group, seen]);
+        let others: Vec<bool> = (0..group * group).map(|i| i / group != i % group).collect();
+        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [group, group]), &device)
+            .unsqueeze::<3>()
+            .expand([batch, group, group]);
+        let blocked = Tensor::cat(vec![history, others], 2);
+        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
+            x = block.forward(x, Some(past), blocked.clone()).0;
+        }
+        x
+    }
+
     /// Scores every item id (`[batch, item_slots]`) from hidden states (`[batch, d]`) with the
     /// item embedding matrix (tied output layer).
     pub fn score(&self, hidden: Tensor<2>) -> Tensor<2> {

@@ -107,7 +107,9 @@ impl Block {
             let weights = self
                 .attention_dropout
                 .forward(softmax(scores.mask_fill(blocked, BLOCKED), 2));
-            (weights * values.clone()).sum_dim(2).reshape([batch, len, d])
+            (weights * values.clone())
+                .sum_dim(2)
+                .reshape([batch, len, d])
         } else {
             let scores = query.matmul(keys.clone().swap_dims(2, 3)) / scale;
             let blocked = blocked

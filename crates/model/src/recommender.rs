@@ -77,6 +77,15 @@ impl Recommender {
         }
     }
 
+    /// This model with another latent head (the RL stage trains only the head).
+    pub fn with_head(&self, head: LatentHead) -> Recommender {
+        Recommender {
+            backbone: self.backbone.clone(),
+            head: Some(head),
+            thoughts: self.thoughts,
+        }
+    }
+
     /// The mode this model was built in.
     pub fn mode(&self) -> Mode {
         if self.head.is_some() {

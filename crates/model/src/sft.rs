@@ -27,6 +27,10 @@ pub struct SftConfig {
     pub epochs: usize,
     /// Training windows per batch.
     pub batch_size: usize,
+    /// A training window ends every `window_stride` items of a sequence, so windows overlap
+    /// and early targets are seen again with a longer history; 0 (the default) means
+    /// non-overlapping windows, each target once per epoch.
+    pub window_stride: usize,
     /// Peak learning rate (AdamW).
     pub lr: f64,
     pub weight_decay: f64,
@@ -50,6 +54,7 @@ impl Default for SftConfig {
         SftConfig {
             epochs: 200,
             batch_size: 128,
+            window_stride: 0,
             lr: 1e-3,
             weight_decay: 0.0,
             warmup_steps: 100,
@@ -96,6 +101,9 @@ pub struct EpochLog {
     pub epoch: usize,
     pub steps: usize,
     pub mean_loss: f64,
+    /// Wall time of the epoch's optimisation steps (validation excluded).
+    pub train_seconds: f64,
+    /// Wall time of the whole epoch, validation included.
     pub seconds: f64,
     pub valid: Report,
     /// The monitored metric improved (this epoch's model is the new best).
@@ -256,8 +264,10 @@ impl ModuleVisitor for ScaleGrads<'_> {
     }
 }
 
-/// The global L2 norm of the gradients; when above `clip` (> 0) they are scaled down to it.
-pub fn clip_global_norm(model: &Recommender, grads: &mut GradientsParams, clip: f64) -> f64 {
+/// The global L2 norm of `module`'s gradients; when above `clip` (> 0) they are scaled down to
+/// it. (burn's `GradientClipping::Norm` clips each parameter tensor on its own.)
+pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, clip: f64) -> f64 {
+    let model = module;
     let mut visitor = SquaredNorm { grads, total: None };
     model.visit(&mut visitor);
     let norm = visitor
@@ -270,6 +280,20 @@ pub fn clip_global_norm(model: &Recommender, grads: &mut GradientsParams, clip: 
         });
     }
     norm
+}
+
+/// The training windows `config` asks for over sequences of `max_len`.
+pub fn windows(
+    dataset: &Dataset,
+    split: &Split,
+    max_len: usize,
+    config: &SftConfig,
+) -> TrainBatcher {
+    let stride = match config.window_stride {
+        0 => max_len,
+        s => s,
+    };
+    TrainBatcher::with_stride(dataset, split, max_len, config.batch_size, stride)
 }
 
 /// Trains `model` (on any device; training runs on its autodiff twin) and returns the best
@@ -301,7 +325,7 @@ pub fn train(
     }
     let train_device = device.clone().autodiff();
     let max_len = model.backbone.max_len();
-    let batcher = TrainBatcher::new(data.dataset, data.split, max_len, config.batch_size);
+    let batcher = windows(data.dataset, data.split, max_len, config);
     if batcher.num_rows() == 0 {
         return Err(TrainError::Setting(
             "the training split has no targets".into(),
@@ -362,6 +386,7 @@ pub fn train(
             step += 1;
         }
         epochs_run = epoch + 1;
+        let train_seconds = started.elapsed().as_secs_f64();
         let evaluation =
             data.evaluator
                 .evaluate(&ModelScorer::new(&model), data.valid_cases, "valid")?;
@@ -387,6 +412,7 @@ pub fn train(
             epoch,
             steps: batches,
             mean_loss: loss_sum / batches.max(1) as f64,
+            train_seconds,
             seconds: started.elapsed().as_secs_f64(),
             valid: evaluation.report,
             improved,

@@ -181,3 +181,37 @@ fn learns_a_deterministic_successor_rule() {
         );
     }
 }
+
+#[test]
+fn alternative_thoughts_equal_each_thought_appended_alone() {
+    let device = Device::default();
+    device.seed(3);
+    let model = Recommender::new(&small(Mode::Latent), 30, &device).valid();
+    let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]];
+    let inputs = Inputs::from_histories(&histories, 6, &device);
+    let encoded = model.encode(&inputs);
+    let thought = model.head.as_ref().unwrap().forward(&encoded);
+    let [batch, d] = thought.dims();
+    let group = 4;
+    let noise = Tensor::<3>::random(
+        [batch, group, d],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let candidates = thought.unsqueeze_dim::<3>(1) + noise;
+    let together = model
+        .backbone
+        .alternative_thoughts(&encoded, candidates.clone());
+    for k in 0..group {
+        let alone = model
+            .backbone
+            .append_thought(
+                &encoded,
+                candidates.clone().narrow(1, k, 1).reshape([batch, d]),
+            )
+            .last();
+        let joint = together.clone().narrow(1, k, 1).reshape([batch, d]);
+        let difference = max_abs_difference(alone, joint);
+        assert!(difference < 1e-4, "candidate {k}: {difference}");
+    }
+}

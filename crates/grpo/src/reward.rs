@@ -1,0 +1,239 @@
+//! Where the reward is computed: each candidate latent of a group is scored against the
+//! sequence's true next item (no rollouts), and the reward terms read that one score row.
+
+use serde::{Deserialize, Serialize};
+
+/// One kind of reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    /// The paper's: `-exp(-mean log p(target tokens))`; for one item id, `-1 / p(target)`.
+    NegPerplexity,
+    /// `log p(target)`.
+    LogProb,
+    /// NDCG@k of the target's full-ranking rank.
+    Ndcg,
+    /// The fraction of long-tail items in the top k: a lever against popularity collapse.
+    TailBonus,
+}
+
+/// A weighted reward term, e.g. `{ kind = "ndcg", k = 10, weight = 1.0 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardTerm {
+    pub kind: RewardKind,
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// Cut-off of `ndcg` and `tail_bonus` (ignored by the others).
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+fn default_k() -> usize {
+    10
+}
+
+impl RewardTerm {
+    /// A term with the default cut-off (10).
+    pub fn new(kind: RewardKind, weight: f64) -> RewardTerm {
+        RewardTerm {
+            kind,
+            weight,
+            k: default_k(),
+        }
+    }
+
+    /// The term's name in logs: `neg_perplexity`, `log_prob`, `ndcg@10`, `tail_bonus@10`.
+    pub fn name(&self) -> String {
+        match self.kind {
+            RewardKind::NegPerplexity => "neg_perplexity".into(),
+            RewardKind::LogProb => "log_prob".into(),
+            RewardKind::Ndcg => format!("ndcg@{}", self.k),
+            RewardKind::TailBonus => format!("tail_bonus@{}", self.k),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !self.weight.is_finite() {
+            return Err(format!("reward {}: weight must be finite", self.name()));
+        }
+        if matches!(self.kind, RewardKind::Ndcg | RewardKind::TailBonus) && self.k == 0 {
+            return Err(format!("reward {}: k must be at least 1", self.name()));
+        }
+        Ok(())
+    }
+
+    fn needs_ranking(&self) -> bool {
+        matches!(self.kind, RewardKind::Ndcg | RewardKind::TailBonus)
+    }
+}
+
+/// What one candidate latent produced: its score of every item id (index 0 is padding and
+/// never ranked) and the log-probability of the target.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'a> {
+    pub scores: &'a [f32],
+    pub target: u32,
+    pub log_prob: f64,
+    /// Items removed from the ranking (the history, when masking is on; never the target).
+    pub masked: &'a [u32],
+}
+
+/// The reward terms of an experiment, ready to score outcomes.
+#[derive(Debug, Clone)]
+pub struct Rewards {
+    terms: Vec<RewardTerm>,
+    is_tail: Vec<bool>,
+}
+
+impl Rewards {
+    /// `is_tail[item]` marks long-tail items (as the evaluator's `ItemStats`).
+    pub fn new(terms: Vec<RewardTerm>, is_tail: Vec<bool>) -> Rewards {
+        Rewards { terms, is_tail }
+    }
+
+    pub fn terms(&self) -> &[RewardTerm] {
+        &self.terms
+    }
+
+    /// Writes each term's (unweighted) value into `values` and returns the weighted sum.
+    pub fn score(&self, outcome: &Outcome<'_>, values: &mut [f64]) -> f64 {
+        let ranking = if self.terms.iter().any(RewardTerm::needs_ranking) {
+            let k = self
+                .terms
+                .iter()
+                .filter(|t| t.needs_ranking())
+                .map(|t| t.k)
+                .max()
+                .unwrap_or(1);
+            Some(Ranking::new(outcome, k))
+        } else {
+            None
+        };
+        let mut total = 0.0;
+        for (term, value) in self.terms.iter().zip(values.iter_mut()) {
+            *value = match term.kind {
+                RewardKind::NegPerplexity => -(-outcome.log_prob).exp(),
+                RewardKind::LogProb => outcome.log_prob,
+                RewardKind::Ndcg => {
+                    latentr3_eval::ndcg(ranking.as_ref().expect("ranked").rank, term.k)
+                }
+                RewardKind::TailBonus => {
+                    let top = &ranking.as_ref().expect("ranked").top[..];
+                    let top = &top[..term.k.min(top.len())];
+                    let tail = top
+                        .iter()
+                        .filter(|&&i| self.is_tail.get(i as usize).copied().unwrap_or(false))
+                        .count();
+                    tail as f64 / term.k as f64
+                }
+            };
+            total += term.weight * *value;
+        }
+        total
+    }
+}
+
+/// The target's rank (1 + the other candidates scoring at least as high, as the evaluator
+/// counts ties) and the `k` best items.
+struct Ranking {
+    rank: u32,
+    top: Vec<u32>,
+}
+
+impl Ranking {
+    fn new(outcome: &Outcome<'_>, k: usize) -> Ranking {
+        let scores = outcome.scores;
+        let target_score = scores[outcome.target as usize];
+        let masked = |i: u32| i != outcome.target && outcome.masked.contains(&i);
+        let mut rank = 1u32;
+        // (score, item) of the best k so far, best first.
+        let mut top: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+        for (i, &s) in scores.iter().enumerate().skip(1) {
+            let i = i as u32;
+            if masked(i) {
+                continue;
+            }
+            if i != outcome.target && s >= target_score {
+                rank += 1;
+            }
+            if top.len() < k || s > top[top.len() - 1].0 {
+                let at = top.partition_point(|&(t, _)| t >= s);
+                top.insert(at, (s, i));
+                top.truncate(k);
+            }
+        }
+        Ranking {
+            rank,
+            top: top.into_iter().map(|(_, i)| i).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome<'a>(scores: &'a [f32], target: u32, masked: &'a [u32]) -> Outcome<'a> {
+        Outcome {
+            scores,
+            target,
+            log_prob: (0.25f64).ln(),
+            masked,
+        }
+    }
+
+    #[test]
+    fn each_term_by_hand() {
+        // Items 1..=5; item 0 is padding and never ranked even with the best score.
+        let scores = [9.0, 0.2, 0.9, 0.1, 0.7, 0.3];
+        let is_tail = vec![false, false, false, true, true, true];
+        let rewards = Rewards::new(
+            vec![
+                RewardTerm::new(RewardKind::NegPerplexity, 1.0),
+                RewardTerm::new(RewardKind::LogProb, 1.0),
+                RewardTerm {
+                    kind: RewardKind::Ndcg,
+                    weight: 2.0,
+                    k: 3,
+                },
+                RewardTerm {
+                    kind: RewardKind::TailBonus,
+                    weight: 0.5,
+                    k: 2,
+                },
+            ],
+            is_tail,
+        );
+        let mut values = [0.0; 4];
+        // Target 4 (0.7) ranks 2nd behind item 2; the top 2 are items 2 and 4 (one tail item).
+        let total = rewards.score(&outcome(&scores, 4, &[]), &mut values);
+        assert!((values[0] + 4.0).abs() < 1e-12, "-1/p with p = 0.25");
+        assert!((values[1] - 0.25f64.ln()).abs() < 1e-12);
+        assert!((values[2] - 1.0 / 3f64.log2()).abs() < 1e-12);
+        assert!((values[3] - 0.5).abs() < 1e-12);
+        let expected = values[0] + values[1] + 2.0 * values[2] + 0.5 * values[3];
+        assert!((total - expected).abs() < 1e-12);
+        // Masking item 2 makes the target first and item 5 joins the top 2 (two tail items).
+        rewards.score(&outcome(&scores, 4, &[2]), &mut values);
+        assert!((values[2] - 1.0).abs() < 1e-12);
+        assert!((values[3] - 1.0).abs() < 1e-12);
+        // Outside the cut-off NDCG is zero; a tie with the target counts against it.
+        let tied = [0.0, 0.7, 0.9, 0.7, 0.7, 0.8];
+        rewards.score(&outcome(&tied, 4, &[]), &mut values);
+        assert_eq!(values[2], 0.0, "rank 5 > k = 3");
+    }
+
+    #[test]
+    fn the_target_is_never_masked() {
+        let scores = [0.0, 0.1, 0.9];
+        let rewards = Rewards::new(vec![RewardTerm::new(RewardKind::Ndcg, 1.0)], vec![false; 3]);
+        let mut values = [0.0];
+        rewards.score(&outcome(&scores, 2, &[2]), &mut values);
+        assert_eq!(values[0], 1.0);
+    }
+}

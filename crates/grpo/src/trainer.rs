@@ -1,0 +1,645 @@
+//! Stage 2 (LR-GRPO): only the latent head trains; the backbone and the item embeddings (the
+//! output layer) are frozen, and there is no reference model unless `kl_weight > 0`.
+//!
+//! One step: the batch's histories go through the frozen backbone once, without autodiff; the
+//! head turns them into latents `r`; each sequence gets a group of `G` latents `r + ε_k`
+//! (`ε_0 = 0`); every candidate is appended as the thought slot against the shared history
+//! cache and scores the full catalogue; the rewards of the true next item become advantages;
+//! the objective's gradient reaches the head only.
+
+use std::time::Instant;
+
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
+use latentr3_eval::{Case, CollapseConfig, CollapseMonitor, Evaluator, Report};
+use latentr3_model::loss::log_probs;
+use latentr3_model::sft::clip_global_norm;
+use latentr3_model::{Backbone, Encoded, Inputs, LatentHead, ModelScorer, Recommender, TrainError};
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+use crate::advantage::{AdvantageStats, advantages, stats};
+use crate::config::{ObjectiveKind, RlConfig};
+use crate::objective::{clip_fractions, clipped_surrogate, gaussian_log_ratio};
+use crate::reward::{Outcome, Rewards};
+
+/// The data the RL stage reads.
+pub struct RlData<'a> {
+    pub dataset: &'a Dataset,
+    pub split: &'a Split,
+    pub evaluator: &'a Evaluator,
+    pub valid_cases: &'a [Case<'a>],
+    /// The collapse monitor's thresholds; its reference is the SFT model's validation report.
+    pub collapse: &'a CollapseConfig,
+}
+
+/// Mean and standard deviation of one reward term over a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermStats {
+    pub name: String,
+    pub mean: f64,
+    pub std: f64,
+}
+
+/// One RL step (one batch), as reported to the observer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepLog {
+    pub step: usize,
+    pub epoch: usize,
+    /// Mean objective over the batch's iterations.
+    pub loss: f64,
+    pub lr: f64,
+    /// Global gradient norm of the head before clipping (mean over iterations).
+    pub grad_norm: f64,
+    /// Each reward term, unweighted.
+    pub terms: Vec<TermStats>,
+    /// The weighted total reward.
+    pub reward: TermStats,
+    pub advantage: AdvantageStats,
+    /// Fraction of members clipped below / above (mean over iterations).
+    pub clip_low_fraction: f64,
+    pub clip_high_fraction: f64,
+    /// Mean L2 norm of the noise-free latents.
+    pub latent_norm: f64,
+    /// The absolute exploration noise σ of this batch.
+    pub sigma: f64,
+    /// KL(current head ‖ SFT head) under the Gaussian policy (0 unless `kl_weight > 0`).
+    pub kl: f64,
+    pub sequences_per_second: f64,
+}
+
+/// One validation of the RL stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalLog {
+    pub step: usize,
+    pub epoch: usize,
+    /// The validation report, with the collapse monitor's alarms.
+    pub valid: Report,
+    /// The monitored metric improved (this head is the new best).
+    pub improved: bool,
+    /// Training stops after this validation (alarm with `stop_on_alarm`, or patience).
+    pub stop: bool,
+}
+
+/// Receives progress; every method has a silent default.
+pub trait Observer {
+    /// Before the first step, with the SFT model's validation report (the monitor's reference).
+    fn on_start(&mut self, _total_steps: usize, _reference: &Report) {}
+    fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
+    fn on_step(&mut self, _log: &StepLog) {}
+    /// After an epoch's steps, with their wall time (validation excluded).
+    fn on_epoch_end(&mut self, _epoch: usize, _train_seconds: f64) {}
+    /// After each validation; `model` is the current model (checkpoints are written here).
+    fn on_eval(&mut self, _log: &EvalLog, _model: &Recommender) -> Result<(), TrainError> {
+        Ok(())
+    }
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Why the stage ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    Finished,
+    /// The collapse monitor raised an alarm and `stop_on_alarm` is set.
+    Alarm,
+    /// `patience` validations without improvement.
+    Patience,
+}
+
+/// What the RL stage produced.
+#[derive(Debug, Clone)]
+pub struct RlOutcome {
+    /// The model with the best validated head (without autodiff).
+    pub best: Recommender,
+    pub best_step: usize,
+    pub best_valid: Report,
+    /// The SFT model's validation report.
+    pub reference_valid: Report,
+    pub steps: usize,
+    /// Wall time of each epoch's steps, validation excluded.
+    pub epoch_train_seconds: Vec<f64>,
+    pub stop: StopReason,
+}
+
+/// The policy being trained and what it reads.
+struct Policy {
+    /// The whole SFT model without autodiff: encodes histories once per batch.
+    frozen: Recommender,
+    /// The backbone on the autodiff device, frozen (no parameter gradients, no dropout): the
+    /// gradient flows through its activations back to the latent.
+    backbone: Backbone,
+    head: LatentHead,
+    /// The SFT head, for the optional KL term.
+    reference_head: LatentHead,
+    optimizer: ModuleOptimizer,
+    device: Device,
+}
+
+impl Policy {
+    /// `[batch·group]` log-probabilities of the targets under each candidate latent, and the
+    /// candidates' `[batch·group, item_slots]` scores.
+    fn group_log_probs(
+        &self,
+        encoded: &Encoded,
+        latents: Tensor<3>,
+        targets: Tensor<1, Int>,
+    ) -> (Tensor<1>, Tensor<2>) {
+        let [batch, group, d] = latents.dims();
+        let hidden = self
+            .backbone
+            .alternative_thoughts(encoded, latents)
+            .reshape([batch * group, d]);
+        let logits = self.backbone.score(hidden);
+        (log_probs(logits.clone(), targets), logits)
+    }
+}
+
+/// The history's encoding, computed without autodiff, as constants on the autodiff device.
+fn constant(encoded: Encoded) -> Encoded {
+    Encoded {
+        hidden: encoded.hidden.autodiff(),
+        cache: encoded
+            .cache
+            .into_iter()
+            .map(|kv| latentr3_model::block::KeyValues {
+                keys: kv.keys.autodiff(),
+                values: kv.values.autodiff(),
+            })
+            .collect(),
+        padding: encoded.padding.autodiff(),
+        thoughts: encoded.thoughts,
+    }
+}
+
+fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = values.clone().count().max(1) as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float tensor")
+}
+
+/// The optimiser of the head.
+pub fn optimizer(config: &RlConfig) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_weight_decay(config.weight_decay as f32)
+        .with_epsilon(1e-8)
+        .init()
+}
+
+/// Trains the latent head of `model` (an SFT model in latent mode with one thought) and returns
+/// the best validated model. Deterministic for a seed: the noise comes from a seeded generator
+/// and the frozen backbone has no dropout.
+pub fn train(
+    model: &Recommender,
+    device: &Device,
+    data: &RlData<'_>,
+    config: &RlConfig,
+    observer: &mut dyn Observer,
+) -> Result<RlOutcome, TrainError> {
+    config.validate().map_err(TrainError::Setting)?;
+    let Some(head) = &model.head else {
+        return Err(TrainError::Setting(
+            "the RL stage trains the latent head; this model is in backbone mode".into(),
+        ));
+    };
+    if model.thoughts() != 1 {
+        return Err(TrainError::Setting(format!(
+            "the RL stage explores one latent thought (the paper's N = 1); this model chains {}",
+            model.thoughts()
+        )));
+    }
+    if data
+        .evaluator
+        .config()
+        .ks
+        .iter()
+        .all(|k| !config.monitor.ends_with(&format!("@{k}")))
+    {
+        return Err(TrainError::Setting(format!(
+            "rl.monitor `{}` is not computed: the evaluator's K values are {:?}",
+            config.monitor,
+            data.evaluator.config().ks
+        )));
+    }
+    let train_device = device.clone().autodiff();
+    let frozen = model.valid();
+    let mut policy = Policy {
+        backbone: frozen.backbone.clone().fork(&train_device).freeze(),
+        head: head.valid().fork(&train_device).train(),
+        reference_head: head.valid(),
+        frozen,
+        optimizer: optimizer(config),
+        device: device.clone(),
+    };
+    let max_len = model.backbone.max_len();
+    let stride = match config.window_stride {
+        0 => max_len,
+        s => s,
+    };
+    let batcher =
+        TrainBatcher::with_stride(data.dataset, data.split, max_len, config.batch_size, stride);
+    if batcher.num_rows() == 0 {
+        return Err(TrainError::Setting(
+            "the training split has no targets".into(),
+        ));
+    }
+    let rewards = Rewards::new(
+        config.rewards.clone(),
+        data.evaluator.stats().is_tail.clone(),
+    );
+    let mask_history = data.evaluator.config().mask_history;
+    let total_steps = config.epochs * batcher.num_batches();
+
+    let evaluate = |model: &Recommender| {
+        data.evaluator
+            .evaluate(&ModelScorer::new(model), data.valid_cases, "valid")
+            .map(|e| e.report)
+    };
+    let reference = evaluate(&policy.frozen)?;
+    let monitor = CollapseMonitor::new(data.collapse.clone(), reference.clone());
+    observer.on_start(total_steps, &reference);
+
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
+    let mut best: Option<(Recommender, usize, Report, f64)> = None;
+    let mut since_best = 0usize;
+    let mut step = 0usize;
+    let mut epoch_train_seconds = Vec::new();
+    let mut stop = StopReason::Finished;
+    'epochs: for epoch in 0..config.epochs {
+        observer.on_epoch_start(epoch, batcher.num_batches());
+        let mut train_seconds = 0.0;
+        let mut last_eval_step = None;
+        for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
+            let started = Instant::now();
+            let lr = config.learning_rate(step, total_steps);
+            let mut log = rl_step(
+                &mut policy,
+                &batch,
+                config,
+                &rewards,
+                mask_history,
+                lr,
+                &mut rng,
+            )
+            .map_err(|value| TrainError::NonFinite { step, epoch, value })?;
+            log.step = step;
+            log.epoch = epoch;
+            let seconds = started.elapsed().as_secs_f64();
+            train_seconds += seconds;
+            log.sequences_per_second = batch.batch_size as f64 / seconds.max(1e-9);
+            observer.on_step(&log);
+            step += 1;
+            if config.eval_every > 0 && step.is_multiple_of(config.eval_every) {
+                last_eval_step = Some(step);
+                if validate(
+                    &policy,
+                    &evaluate,
+                    &monitor,
+                    config,
+                    step,
+                    epoch,
+                    &mut best,
+                    &mut since_best,
+                    observer,
+                )? {
+                    stop = if since_best >= config.patience && config.patience > 0 {
+                        StopReason::Patience
+                    } else {
+                        StopReason::Alarm
+                    };
+                    epoch_train_seconds.push(train_seconds);
+                    observer.on_epoch_end(epoch, train_seconds);
+                    break 'epochs;
+                }
+            }
+        }
+        epoch_train_seconds.push(train_seconds);
+        observer.on_epoch_end(epoch, train_seconds);
+        if last_eval_step != Some(step)
+            && (config.eval_every == 0 || epoch + 1 == config.epochs)
+            && validate(
+                &policy,
+                &evaluate,
+                &monitor,
+                config,
+                step,
+                epoch,
+                &mut best,
+                &mut since_best,
+                observer,
+            )?
+        {
+            stop = if since_best >= config.patience && config.patience > 0 {
+                StopReason::Patience
+            } else {
+                StopReason::Alarm
+            };
+            break;
+        }
+    }
+    let (best, best_step, best_valid, _) = best
+        .ok_or_else(|| TrainError::Setting("the RL stage ran no step (rl.epochs = 0?)".into()))?;
+    Ok(RlOutcome {
+        best,
+        best_step,
+        best_valid,
+        reference_valid: reference,
+        steps: step,
+        epoch_train_seconds,
+        stop,
+    })
+}
+
+/// Validates the current head; returns whether training should stop.
+#[allow(clippy::too_many_arguments)]
+fn validate(
+    policy: &Policy,
+    evaluate: &dyn Fn(&Recommender) -> Result<Report, latentr3_eval::EvalError>,
+    monitor: &CollapseMonitor,
+    config: &RlConfig,
+    step: usize,
+    epoch: usize,
+    best: &mut Option<(Recommender, usize, Report, f64)>,
+    since_best: &mut usize,
+    observer: &mut dyn Observer,
+) -> Result<bool, TrainError> {
+    let model = policy.frozen.with_head(policy.head.valid());
+    let mut report = evaluate(&model)?;
+    let alarm = monitor.observe(&mut report);
+    let metric = report.metric(&config.monitor).ok_or_else(|| {
+        TrainError::Setting(format!(
+            "rl.monitor `{}` is not in the report",
+            config.monitor
+        ))
+    })?;
+    let improved = best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
+    if improved {
+        *best = Some((model.clone(), step, report.clone(), metric));
+        *since_best = 0;
+    } else {
+        *since_best += 1;
+    }
+    let stop = alarm || (config.patience > 0 && *since_best >= config.patience);
+    observer.on_eval(
+        &EvalLog {
+            step,
+            epoch,
+            valid: report,
+            improved,
+            stop,
+        },
+        &model,
+    )?;
+    Ok(stop)
+}
+
+/// One batch: sample a group of latents per sequence, reward them, and take `iterations`
+/// optimiser steps on the head. Returns the log, or the non-finite loss value.
+fn rl_step(
+    policy: &mut Policy,
+    batch: &TrainBatch,
+    config: &RlConfig,
+    rewards: &Rewards,
+    mask_history: bool,
+    lr: f64,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Result<StepLog, f64> {
+    let (rows, len, group) = (batch.batch_size, batch.seq_len, config.group_size);
+    let train_device = policy.device.clone().autodiff();
+    // Every window ends with a target in its last column.
+    let targets: Vec<i64> = (0..rows)
+        .map(|r| batch.targets[r * len + len - 1])
+        .collect();
+    let inputs = Inputs::new(&batch.inputs, rows, len, &policy.device);
+    let encoded = constant(policy.frozen.encode(&inputs));
+
+    let mean = policy.head.forward(&encoded);
+    let d = mean.dims()[1];
+    let mean_values = floats(mean.clone());
+    let rms = (mean_values
+        .iter()
+        .map(|v| f64::from(*v).powi(2))
+        .sum::<f64>()
+        / mean_values.len().max(1) as f64)
+        .sqrt();
+    let latent_norm = mean_values
+        .chunks(d)
+        .map(|row| {
+            row.iter()
+                .map(|v| f64::from(*v).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .sum::<f64>()
+        / rows as f64;
+    let sigma = if rms > 0.0 {
+        config.sigma * rms
+    } else {
+        config.sigma
+    };
+    let mut noise = vec![0f32; rows * group * d];
+    for (index, value) in noise.iter_mut().enumerate() {
+        if !(index / d).is_multiple_of(group) {
+            let z: f64 = StandardNormal.sample(rng);
+            *value = (sigma * z) as f32;
+        }
+    }
+    let noise = Tensor::<3>::from_data(TensorData::new(noise, [rows, group, d]), &train_device);
+    let member_targets: Vec<i64> = targets
+        .iter()
+        .flat_map(|&t| std::iter::repeat_n(t, group))
+        .collect();
+    let member_targets = Tensor::<1, Int>::from_data(
+        TensorData::new(member_targets, [rows * group]),
+        &train_device,
+    );
+
+    let latents = mean.clone().unsqueeze_dim::<3>(1) + noise.clone();
+    let (first_log_probs, logits) =
+        policy.group_log_probs(&encoded, latents, member_targets.clone());
+
+    // Rewards, on the CPU from the scores of every candidate.
+    let slots = logits.dims()[1];
+    let scores = floats(logits.detach());
+    let log_prob_values = floats(first_log_probs.clone().detach());
+    let histories: Vec<Vec<u32>> = if mask_history {
+        batch
+            .inputs
+            .chunks(len)
+            .map(|row| row.iter().filter(|&&i| i != 0).map(|&i| i as u32).collect())
+            .collect()
+    } else {
+        vec![Vec::new(); rows]
+    };
+    let terms = rewards.terms().len();
+    let scored: Vec<(f64, Vec<f64>)> = (0..rows * group)
+        .into_par_iter()
+        .map(|member| {
+            let row = member / group;
+            let mut values = vec![0.0; terms];
+            let total = rewards.score(
+                &Outcome {
+                    scores: &scores[member * slots..(member + 1) * slots],
+                    target: targets[row] as u32,
+                    log_prob: f64::from(log_prob_values[member]),
+                    masked: &histories[row],
+                },
+                &mut values,
+            );
+            (total, values)
+        })
+        .collect();
+    let totals: Vec<f64> = scored.iter().map(|(t, _)| *t).collect();
+    if let Some(bad) = totals.iter().find(|t| !t.is_finite()) {
+        return Err(*bad);
+    }
+    let advantage_values = advantages(config.advantage, &totals, group);
+    let advantage_stats = stats(&totals, &advantage_values, group);
+    let advantage = Tensor::<1>::from_data(
+        TensorData::new(
+            advantage_values
+                .iter()
+                .map(|&a| a as f32)
+                .collect::<Vec<f32>>(),
+            [rows * group],
+        ),
+        &train_device,
+    );
+
+    let old_log_probs = first_log_probs.clone().detach();
+    let old_mean = mean.clone().detach();
+    let samples = old_mean.clone().unsqueeze_dim::<3>(1) + noise.clone();
+    let reference_mean = if config.kl_weight > 0.0 {
+        Some(
+            policy
+                .reference_head
+                .forward(&policy_constant_view(&encoded))
+                .autodiff(),
+        )
+    } else {
+        None
+    };
+    let (mut loss_sum, mut grad_sum, mut low_sum, mut high_sum, mut kl_value) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut first = Some((mean, first_log_probs));
+    for _ in 0..config.iterations {
+        let (mean, log_probs_now) = match first.take() {
+            Some(pair) => pair,
+            None => {
+                let mean = policy.head.forward(&encoded);
+                let log_probs_now = match config.objective {
+                    ObjectiveKind::Reparam => {
+                        let latents = mean.clone().unsqueeze_dim::<3>(1) + noise.clone();
+                        policy
+                            .group_log_probs(&encoded, latents, member_targets.clone())
+                            .0
+                    }
+                    // The Gaussian policy's ratio needs only the head's mean.
+                    ObjectiveKind::GaussianPg => old_log_probs.clone(),
+                };
+                (mean, log_probs_now)
+            }
+        };
+        let log_ratio = match config.objective {
+            ObjectiveKind::Reparam => log_probs_now - old_log_probs.clone(),
+            ObjectiveKind::GaussianPg => {
+                gaussian_log_ratio(samples.clone(), mean.clone(), old_mean.clone(), sigma)
+            }
+        };
+        let ratio_values = floats(log_ratio.clone().detach());
+        let (low, high) = clip_fractions(
+            &ratio_values,
+            &advantage_values,
+            config.clip_low,
+            config.clip_high,
+        );
+        let mut loss = clipped_surrogate(
+            log_ratio,
+            advantage.clone(),
+            config.clip_low,
+            config.clip_high,
+        );
+        if let Some(reference) = &reference_mean {
+            let kl = (mean - reference.clone()).square().sum_dim(1).mean() / (2.0 * sigma * sigma);
+            kl_value = f64::from(kl.clone().detach().into_scalar::<f32>());
+            loss = loss + kl * config.kl_weight;
+        }
+        let value = f64::from(loss.clone().detach().into_scalar::<f32>());
+        if !value.is_finite() {
+            return Err(value);
+        }
+        let mut grads = GradientsParams::from_grads(loss.backward(), &policy.head);
+        let grad_norm = clip_global_norm(&policy.head, &mut grads, config.grad_clip);
+        let head = policy.head.clone();
+        policy.head = policy.optimizer.step(lr, head, grads);
+        loss_sum += value;
+        grad_sum += grad_norm;
+        low_sum += low;
+        high_sum += high;
+    }
+    let iterations = config.iterations as f64;
+    let term_stats = rewards
+        .terms()
+        .iter()
+        .enumerate()
+        .map(|(i, term)| {
+            let (mean, std) = mean_std(scored.iter().map(move |(_, v)| v[i]));
+            TermStats {
+                name: term.name(),
+                mean,
+                std,
+            }
+        })
+        .collect();
+    let (reward_mean, reward_std) = mean_std(totals.iter().copied());
+    Ok(StepLog {
+        step: 0,
+        epoch: 0,
+        loss: loss_sum / iterations,
+        lr,
+        grad_norm: grad_sum / iterations,
+        terms: term_stats,
+        reward: TermStats {
+            name: "reward".into(),
+            mean: reward_mean,
+            std: reward_std,
+        },
+        advantage: advantage_stats,
+        clip_low_fraction: low_sum / iterations,
+        clip_high_fraction: high_sum / iterations,
+        latent_norm,
+        sigma,
+        kl: kl_value,
+        sequences_per_second: 0.0,
+    })
+}
+
+/// The reference head runs without autodiff: the encoding's plain view.
+fn policy_constant_view(encoded: &Encoded) -> Encoded {
+    Encoded {
+        hidden: encoded.hidden.clone().inner(),
+        cache: encoded
+            .cache
+            .iter()
+            .map(|kv| latentr3_model::block::KeyValues {
+                keys: kv.keys.clone().inner(),
+                values: kv.values.clone().inner(),
+            })
+            .collect(),
+        padding: encoded.padding.clone().inner(),
+        thoughts: encoded.thoughts,
+    }
+}
