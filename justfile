@@ -17,6 +17,10 @@ train config="experiments/synthetic.toml" *args="":
 test:
     cargo test --workspace
 
+# flex vs wgpu on a few training steps (needs a Vulkan driver: apt install mesa-vulkan-drivers).
+test-wgpu:
+    cargo test -p latentr3-cli --features wgpu --test wgpu
+
 # Download a MovieLens release into data/ (ml-100k, ml-1m, ml-20m, ml-25m, ml-latest-small).
 data name="ml-100k":
     {{latentr3}} data fetch {{name}} --dir data

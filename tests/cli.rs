@@ -85,6 +85,59 @@ fn experiment_with_an_unknown_key_fails_naming_file_and_key() {
 }
 
 #[test]
+fn invalid_rl_settings_fail_before_training_and_train_init_checks_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("x.toml"),
+        "[data.synthetic]\nusers = 50\nitems = 30\n\n[rl]\nrewards = []\n",
+    )
+    .unwrap();
+    let output = latentr3(
+        &["train", "--config", "x.toml", "--out", "runs/x"],
+        dir.path(),
+    );
+    let message = stderr(&output);
+    assert!(
+        !output.status.success() && message.contains("[rl] rewards is empty"),
+        "{message}"
+    );
+    assert!(!dir.path().join("runs/x").exists(), "nothing is written");
+    let unknown = latentr3(
+        &[
+            "train",
+            "--config",
+            "x.toml",
+            "--set",
+            "rl.rewards=[{kind=\"ctr\"}]",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !unknown.status.success() && stderr(&unknown).contains("ctr"),
+        "{}",
+        stderr(&unknown)
+    );
+    let init = latentr3(
+        &[
+            "train",
+            "--config",
+            "x.toml",
+            "--set",
+            "rl.rewards=[{kind=\"log_prob\"}]",
+            "--init",
+            "runs/none",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !init.status.success() && stderr(&init).contains("--init runs/none"),
+        "{}",
+        stderr(&init)
+    );
+    assert!(!dir.path().join("runs").exists(), "nothing is written");
+}
+
+#[test]
 fn malformed_and_missing_files_fail_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("u.data"), "1\t2\t5\t100\n1\t2\tfive\t101\n").unwrap();

@@ -54,6 +54,10 @@ enum Command {
         /// The run directory (default: runs/<name>-<mode>-<time>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Skip SFT: start the RL stage from this run's SFT checkpoint (same [data] and
+        /// [model] settings), e.g. to compare RL settings on one SFT model.
+        #[arg(long, value_name = "RUN_DIR", conflicts_with = "resume")]
+        init: Option<PathBuf>,
         /// Compute device: cpu (burn's flex backend) or wgpu (with the wgpu feature).
         #[arg(long, default_value = "cpu")]
         device: String,
@@ -160,6 +164,7 @@ fn main() -> ExitCode {
             stop_after,
             overrides,
             out,
+            init,
             device,
             json,
         } => {
@@ -169,6 +174,7 @@ fn main() -> ExitCode {
                     config,
                     overrides,
                     out,
+                    init,
                 },
             };
             train::train(start, &device, stop_after, json)

@@ -185,6 +185,9 @@ pub enum Start {
         config: PathBuf,
         overrides: Vec<String>,
         out: Option<PathBuf>,
+        /// Start from this run's finished SFT stage (same data and model settings): only the
+        /// RL stage runs.
+        init: Option<PathBuf>,
     },
     /// Continue the run in this directory from its last finished epoch.
     Resume(PathBuf),
@@ -192,17 +195,28 @@ pub enum Start {
 
 pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: bool) -> Result<()> {
     let device = device(device_name)?;
+    let mut init_from = None;
     let (experiment, run, resuming) = match start {
         Start::New {
             config,
             overrides,
             out,
+            init,
         } => {
+            init_from = init;
             let experiment = Experiment::load(&config, &overrides)?;
             experiment
                 .model
                 .validate()
                 .map_err(|e| anyhow::anyhow!("{}: [model] {e}", config.display()))?;
+            // Checked before SFT, not after it.
+            experiment
+                .rl
+                .validate()
+                .map_err(|e| anyhow::anyhow!("{}: [rl] {e}", config.display()))?;
+            if let Some(source) = &init_from {
+                check_init_source(source, &experiment)?;
+            }
             let run = out.unwrap_or_else(|| default_run_dir(&experiment));
             if run.join("config.toml").exists() {
                 bail!(
@@ -242,7 +256,10 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
     device.seed(experiment.sft.seed);
     let num_items = prepared.dataset.num_items();
     let finished_sft = checkpoints.join(SFT_DONE);
-    let sft = if resuming && finished_sft.exists() {
+    if let Some(source) = &init_from {
+        copy_sft_stage(source, &checkpoints)?;
+    }
+    let sft = if (resuming || init_from.is_some()) && finished_sft.exists() {
         eprintln!("SFT already finished; continuing with the RL stage");
         let bytes = std::fs::read(&finished_sft)
             .with_context(|| format!("cannot read {}", finished_sft.display()))?;
@@ -319,6 +336,47 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
     } else {
         print!("{}", report.sft);
         crate::rl::print_comparison(&report);
+    }
+    Ok(())
+}
+
+/// Checks that run `source` has a finished SFT stage of the same data and model settings (for
+/// `train --init`), before anything is written.
+fn check_init_source(source: &Path, experiment: &Experiment) -> Result<()> {
+    let config = source.join("config.toml");
+    if !config.exists() {
+        bail!(
+            "--init {}: not a run directory (no config.toml)",
+            source.display()
+        );
+    }
+    let theirs = Experiment::load(&config, &[])?;
+    if theirs.data != experiment.data || theirs.model != experiment.model {
+        bail!(
+            "--init {}: its [data] or [model] settings differ from this experiment's; the RL stage must start from an SFT model of the same data and architecture",
+            source.display()
+        );
+    }
+    for file in ["sft.bpk", SFT_DONE] {
+        let path = source.join("checkpoints").join(file);
+        if !path.exists() {
+            bail!(
+                "--init {}: {} is missing (its SFT stage did not finish)",
+                source.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Copies the finished SFT stage of run `source` into `checkpoints`.
+fn copy_sft_stage(source: &Path, checkpoints: &Path) -> Result<()> {
+    for file in ["sft.bpk", SFT_DONE] {
+        let from = source.join("checkpoints").join(file);
+        let bytes =
+            std::fs::read(&from).with_context(|| format!("cannot read {}", from.display()))?;
+        write_atomic(&checkpoints.join(file), &bytes)?;
     }
     Ok(())
 }

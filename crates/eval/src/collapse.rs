@@ -19,6 +19,9 @@ pub struct CollapseConfig {
     pub max_gini_increase: f64,
     /// Alarm when APLT@K < this × the reference's.
     pub min_aplt_ratio: f64,
+    /// Ratio alarms (coverage, APLT) are not raised when the reference value is below this:
+    /// a drop from 0.0001 to 0 is a 100% drop of nothing.
+    pub min_reference: f64,
     /// Whether an alarm should stop training (the trainers read this).
     pub stop_on_alarm: bool,
 }
@@ -30,6 +33,7 @@ impl Default for CollapseConfig {
             min_coverage_ratio: 0.5,
             max_gini_increase: 0.1,
             min_aplt_ratio: 0.5,
+            min_reference: 0.01,
             stop_on_alarm: false,
         }
     }
@@ -77,10 +81,12 @@ impl CollapseMonitor {
     pub fn check(&self, report: &Report) -> Vec<Alarm> {
         let k = self.config.k;
         let mut alarms = Vec::new();
+        let min_reference = self.config.min_reference;
         let mut watch = |name: &str, family: &str, bound: &dyn Fn(f64) -> f64, below: bool| {
             let metric = format!("{family}@{k}");
             if let (Some(value), Some(reference)) =
                 (report.metric(&metric), self.reference.metric(&metric))
+                && (!below || reference >= min_reference)
             {
                 let bound = bound(reference);
                 let crossed = if below { value < bound } else { value > bound };

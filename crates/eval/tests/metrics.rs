@@ -398,6 +398,21 @@ fn collapse_monitor_raises_named_alarms() {
             && coverage.value < coverage.bound
     );
     assert!(collapsed.to_string().contains("ALARM coverage_drop"));
+    // Ratio alarms need a reference worth dropping from: with every reference APLT below
+    // min_reference, the APLT drop is not an alarm.
+    let lenient = CollapseMonitor::new(
+        CollapseConfig {
+            min_reference: 1.1,
+            ..CollapseConfig::default()
+        },
+        reference,
+    );
+    let names: Vec<String> = lenient
+        .check(&collapsed)
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["gini_rise"]);
 }
 
 #[test]

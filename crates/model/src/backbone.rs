@@ -211,6 +211,32 @@ impl Backbone {
         x
     }
 
+    /// A first thought slot after every history position at once: `thoughts[:, t]` is the
+    /// input of the slot that follows position `t`; that slot sees the history up to `t` (as
+    /// `blocked`, the history's `[batch, len, len]` mask, allows) and itself, nothing later and
+    /// no other slot. Returns the slots' last-layer hidden states, `[batch, len, d]`. The slot
+    /// after the last position equals [`Backbone::append_thought`].
+    pub fn thoughts_after_every_position(
+        &self,
+        encoded: &Encoded,
+        thoughts: Tensor<3>,
+        blocked: Tensor<3, Bool>,
+    ) -> Tensor<3> {
+        let [batch, len, _] = thoughts.dims();
+        let device = thoughts.device();
+        let position = self.position_embedding(self.max_len, 1, batch, &device);
+        let mut x = self.dropout.forward(self.norm.forward(thoughts + position));
+        let others: Vec<bool> = (0..len * len).map(|i| i / len != i % len).collect();
+        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [len, len]), &device)
+            .unsqueeze::<3>()
+            .expand([batch, len, len]);
+        let blocked = Tensor::cat(vec![blocked, others], 2);
+        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
+            x = block.forward(x, Some(past), blocked.clone()).0;
+        }
+        x
+    }
+
     /// Scores every item id (`[batch, item_slots]`) from hidden states (`[batch, d]`) with the
     /// item embedding matrix (tied output layer).
     pub fn score(&self, hidden: Tensor<2>) -> Tensor<2> {

@@ -32,6 +32,21 @@ impl LatentHead {
         }
     }
 
+    /// The thought of every prefix at once (`[batch, len, d]`): row `t` is the head applied
+    /// with query `t` over the keys `≤ t` (as [`LatentHead::forward`] on that prefix, RoPE being
+    /// relative). `blocked` is the history's `[batch, len, len]` attention mask (future and
+    /// padding keys); SFT uses this to train a thought after every position in one pass.
+    pub fn forward_every_prefix(&self, hidden: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
+        let [_, len, d] = hidden.dims();
+        let device = hidden.device();
+        let (cos, sin) = rope::tables(len, d, self.rope_base, &device);
+        let queries = rope::apply(self.query.forward(hidden.clone()), cos.clone(), sin.clone());
+        let keys = rope::apply(self.key.forward(hidden.clone()), cos, sin);
+        let scores = queries.matmul(keys.swap_dims(1, 2)) / (d as f64).sqrt();
+        let weights = softmax(scores.mask_fill(blocked, -1e9), 2);
+        self.value.forward(weights.matmul(hidden))
+    }
+
     /// The thought `r` (`[batch, d]`) from the hidden states seen so far.
     ///
     /// With one query the attention is written as broadcast products and sums rather than

@@ -192,8 +192,16 @@ pub struct SftData<'a> {
     pub valid_cases: &'a [Case<'a>],
 }
 
-/// The cross-entropy of one batch: every position with a target, plus (latent mode) the last
-/// thought slot predicting the window's last target. Returns the loss and the number of targets.
+/// The cross-entropy of one batch: every position with a target, plus (latent mode) a thought
+/// slot after every position predicting that position's target. Returns the loss and the
+/// number of targets.
+///
+/// The paper trains the thought on its one target per sample; with an item-id backbone trained
+/// at every position, a thought trained only at each window's last position sees ~1/45 of the
+/// targets the backbone does and lags behind it. So every prefix gets its thought, in one pass:
+/// the head runs with causal queries and each slot attends its own prefix (see
+/// [`Backbone::thoughts_after_every_position`](crate::Backbone::thoughts_after_every_position)).
+/// With `thoughts > 1` the extra thoughts are chained at the last position only.
 pub fn batch_loss(
     model: &Recommender,
     batch: &TrainBatch,
@@ -212,21 +220,33 @@ pub fn batch_loss(
         .unzip();
     let count = targets.len();
     let d = encoded.hidden.dims()[2];
-    let hidden = encoded.hidden.clone().reshape([rows * len, d]).select(
-        0,
-        Tensor::from_data(TensorData::new(positions, [count]), device),
+    let positions = Tensor::<1, Int>::from_data(TensorData::new(positions, [count]), device);
+    let target_tensor = Tensor::<1, Int>::from_data(TensorData::new(targets, [count]), device);
+    let pick = |states: Tensor<3>| states.reshape([rows * len, d]).select(0, positions.clone());
+    let mut loss = cross_entropy(
+        model.backbone.score(pick(encoded.hidden.clone())),
+        target_tensor.clone(),
     );
-    let target_tensor = Tensor::from_data(TensorData::new(targets, [count]), device);
-    let mut loss = cross_entropy(model.backbone.score(hidden), target_tensor);
-    if model.head.is_some() && thought_weight > 0.0 {
-        let last: Vec<i64> = (0..rows)
-            .map(|r| batch.targets[r * len + len - 1])
-            .collect();
-        let thought_state = model.think(encoded).last();
-        let thought_loss = cross_entropy(
-            model.backbone.score(thought_state),
-            Tensor::from_data(TensorData::new(last, [rows]), device),
-        );
+    if let (Some(head), true) = (&model.head, thought_weight > 0.0) {
+        let thought_loss = if model.thoughts() == 1 {
+            let thoughts =
+                head.forward_every_prefix(encoded.hidden.clone(), inputs.blocked.clone());
+            let slots = model.backbone.thoughts_after_every_position(
+                &encoded,
+                thoughts,
+                inputs.blocked.clone(),
+            );
+            cross_entropy(model.backbone.score(pick(slots)), target_tensor)
+        } else {
+            let last: Vec<i64> = (0..rows)
+                .map(|r| batch.targets[r * len + len - 1])
+                .collect();
+            let thought_state = model.think(encoded).last();
+            cross_entropy(
+                model.backbone.score(thought_state),
+                Tensor::from_data(TensorData::new(last, [rows]), device),
+            )
+        };
         loss = loss + thought_loss * thought_weight;
     }
     (loss, count)

@@ -215,3 +215,33 @@ fn alternative_thoughts_equal_each_thought_appended_alone() {
         assert!(difference < 1e-4, "candidate {k}: {difference}");
     }
 }
+
+#[test]
+fn thoughts_after_every_position_match_the_last_thought_and_are_causal() {
+    let device = Device::default();
+    device.seed(5);
+    let model = Recommender::new(&small(Mode::Latent), 30, &device).valid();
+    let head = model.head.as_ref().unwrap();
+    let slots_of = |histories: Vec<&[u32]>| {
+        let inputs = Inputs::from_histories(&histories, 6, &device);
+        let encoded = model.encode(&inputs);
+        let thoughts = head.forward_every_prefix(encoded.hidden.clone(), inputs.blocked.clone());
+        let slots = model.backbone.thoughts_after_every_position(
+            &encoded,
+            thoughts,
+            inputs.blocked.clone(),
+        );
+        (slots, model.think_once(&encoded).last())
+    };
+    let (slots, last) = slots_of(vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]]);
+    let [batch, len, d] = slots.dims();
+    // The slot after the last position is the ordinary thought.
+    let after_last = slots.clone().narrow(1, len - 1, 1).reshape([batch, d]);
+    assert!(max_abs_difference(after_last, last) < 1e-4);
+    // Slot t does not see later items: changing them leaves slots 0..=2 of row 0 unchanged.
+    let (changed, _) = slots_of(vec![&[1, 2, 3, 10, 11, 12], &[7, 8], &[9]]);
+    let early = |s: Tensor<3>| s.narrow(0, 0, 1).narrow(1, 0, 3).reshape([3, d]);
+    assert!(max_abs_difference(early(slots.clone()), early(changed.clone())) < 1e-4);
+    let late = |s: Tensor<3>| s.narrow(0, 0, 1).narrow(1, 3, 3).reshape([3, d]);
+    assert!(max_abs_difference(late(slots), late(changed)) > 1e-3);
+}
