@@ -17,16 +17,14 @@ fn losses(device: &Device, model: &Recommender, batches: &[TrainBatch]) -> Vec<f
     let train_device = device.clone().autodiff();
     let mut model = model.clone().fork(&train_device).train();
     let mut optimizer = optimizer(&SftConfig::default());
-    batches
-        .iter()
-        .map(|batch| {
-            let (loss, _) = batch_loss(&model, batch, 1.0, &train_device);
-            let value = loss.clone().into_scalar::<f32>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(1e-3, model, grads);
-            value
-        })
-        .collect()
+    let mut losses = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let (loss, _) = batch_loss(&model, batch, 1.0, &train_device);
+        losses.push(loss.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-2, model, grads);
+    }
+    losses
 }
 
 #[test]
@@ -45,10 +43,12 @@ fn wgpu_training_steps_match_flex() {
     .unwrap()
     .dataset;
     let split = Split::new(&dataset, &SplitConfig::default()).unwrap();
-    let batches: Vec<TrainBatch> = TrainBatcher::new(&dataset, &split, 10, 16)
+    let mut batches: Vec<TrainBatch> = TrainBatcher::new(&dataset, &split, 10, 16)
         .epoch(&dataset, 1)
-        .take(5)
+        .take(4)
         .collect();
+    // The first batch again after four updates: its loss must have gone down.
+    batches.push(batches[0].clone());
     let flex = Device::flex();
     flex.seed(3);
     // No dropout: the two backends draw different random numbers.
@@ -64,11 +64,15 @@ fn wgpu_training_steps_match_flex() {
     let model = Recommender::new(&config, dataset.num_items(), &flex);
     let on_flex = losses(&flex, &model, &batches);
     let on_wgpu = losses(&Device::wgpu(DeviceKind::DefaultDevice), &model, &batches);
+    eprintln!("losses on flex {on_flex:?}\nlosses on wgpu {on_wgpu:?}");
     for (step, (a, b)) in on_flex.iter().zip(&on_wgpu).enumerate() {
         assert!(
             (a - b).abs() <= TOLERANCE * a.abs(),
             "step {step}: flex {a} vs wgpu {b} (all: {on_flex:?} vs {on_wgpu:?})"
         );
     }
-    assert!(on_flex[4] < on_flex[0], "the steps train: {on_flex:?}");
+    assert!(
+        on_flex[4] < on_flex[0] - 0.01,
+        "the steps train: {on_flex:?}"
+    );
 }
