@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use latentr3_eval::{PairedComparison, Report};
 use latentr3_grpo::{EvalLog, Observer, RlData, RlOutcome, StepLog};
 use latentr3_model::{ModelScorer, Recommender, TrainError};
@@ -65,16 +65,7 @@ impl Observer for RlObserver<'_> {
     }
 
     fn on_epoch_start(&mut self, epoch: usize, batches: usize) {
-        let bar = ProgressBar::new(batches as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "rl epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg} [{elapsed}]",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(epoch.to_string());
-        self.bar = Some(bar);
+        self.bar = Some(crate::progress::epoch_bar("rl epoch", epoch, batches));
     }
 
     fn on_step(&mut self, log: &StepLog) {
@@ -238,12 +229,13 @@ pub fn print_comparison(report: &RunReport) {
     }
     println!("paired bootstrap, 95% interval of RL - SFT:");
     for c in &report.rl_vs_sft {
-        println!(
-            "{:<16}[{:+.4}, {:+.4}]  {}",
-            c.metric,
-            c.low,
-            c.high,
-            c.verdict()
-        );
+        let verdict = if c.low > 0.0 {
+            "RL better"
+        } else if c.high < 0.0 {
+            "SFT better"
+        } else {
+            "no significant difference"
+        };
+        println!("{:<16}[{:+.4}, {:+.4}]  {verdict}", c.metric, c.low, c.high);
     }
 }

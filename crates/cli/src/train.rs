@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use latentr3_eval::Report;
 use latentr3_model::sft::{
     self, EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftData, StepLog,
@@ -109,16 +109,7 @@ struct RunObserver {
 
 impl Observer for RunObserver {
     fn on_epoch_start(&mut self, epoch: usize, batches: usize) {
-        let bar = ProgressBar::new(batches as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg} [{elapsed}]",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(epoch.to_string());
-        self.bar = Some(bar);
+        self.bar = Some(crate::progress::epoch_bar("epoch", epoch, batches));
     }
 
     fn on_step(&mut self, log: &StepLog) {

@@ -138,13 +138,12 @@ impl RlConfig {
 
     /// The learning rate at `step` of `total`: linear warm-up, then cosine decay.
     pub fn learning_rate(&self, step: usize, total: usize) -> f64 {
-        let warmup = self.warmup_steps.min(total.saturating_sub(1));
-        if step < warmup {
-            return self.lr * (step + 1) as f64 / warmup as f64;
-        }
-        let span = (total - warmup).max(1) as f64;
-        let progress = ((step - warmup) as f64 / span).min(1.0);
-        let floor = self.lr * self.min_lr_ratio;
-        floor + (self.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+        latentr3_model::sft::warmup_cosine(
+            self.lr,
+            self.min_lr_ratio,
+            self.warmup_steps,
+            step,
+            total,
+        )
     }
 }

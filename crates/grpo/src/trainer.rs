@@ -269,19 +269,23 @@ pub fn train(
             .map(|e| e.report)
     };
     let reference = evaluate(&policy.frozen)?;
-    let monitor = CollapseMonitor::new(data.collapse.clone(), reference.clone());
     observer.on_start(total_steps, &reference);
+    let mut selection = Selection {
+        evaluate: &evaluate,
+        monitor: CollapseMonitor::new(data.collapse.clone(), reference.clone()),
+        config,
+        best: None,
+        since_best: 0,
+    };
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
-    let mut best: Option<(Recommender, usize, Report, f64)> = None;
-    let mut since_best = 0usize;
     let mut step = 0usize;
     let mut epoch_train_seconds = Vec::new();
-    let mut stop = StopReason::Finished;
-    'epochs: for epoch in 0..config.epochs {
+    let mut stop = None;
+    for epoch in 0..config.epochs {
         observer.on_epoch_start(epoch, batcher.num_batches());
         let mut train_seconds = 0.0;
-        let mut last_eval_step = None;
+        let mut validated_at = None;
         for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
             let started = Instant::now();
             let lr = config.learning_rate(step, total_steps);
@@ -303,54 +307,27 @@ pub fn train(
             observer.on_step(&log);
             step += 1;
             if config.eval_every > 0 && step.is_multiple_of(config.eval_every) {
-                last_eval_step = Some(step);
-                if validate(
-                    &policy,
-                    &evaluate,
-                    &monitor,
-                    config,
-                    step,
-                    epoch,
-                    &mut best,
-                    &mut since_best,
-                    observer,
-                )? {
-                    stop = if since_best >= config.patience && config.patience > 0 {
-                        StopReason::Patience
-                    } else {
-                        StopReason::Alarm
-                    };
-                    epoch_train_seconds.push(train_seconds);
-                    observer.on_epoch_end(epoch, train_seconds);
-                    break 'epochs;
+                validated_at = Some(step);
+                stop = selection.validate(&policy, step, epoch, observer)?;
+                if stop.is_some() {
+                    break;
                 }
             }
         }
         epoch_train_seconds.push(train_seconds);
         observer.on_epoch_end(epoch, train_seconds);
-        if last_eval_step != Some(step)
+        if stop.is_none()
+            && validated_at != Some(step)
             && (config.eval_every == 0 || epoch + 1 == config.epochs)
-            && validate(
-                &policy,
-                &evaluate,
-                &monitor,
-                config,
-                step,
-                epoch,
-                &mut best,
-                &mut since_best,
-                observer,
-            )?
         {
-            stop = if since_best >= config.patience && config.patience > 0 {
-                StopReason::Patience
-            } else {
-                StopReason::Alarm
-            };
+            stop = selection.validate(&policy, step, epoch, observer)?;
+        }
+        if stop.is_some() {
             break;
         }
     }
-    let (best, best_step, best_valid, _) = best
+    let (best, best_step, best_valid, _) = selection
+        .best
         .ok_or_else(|| TrainError::Setting("the RL stage ran no step (rl.epochs = 0?)".into()))?;
     Ok(RlOutcome {
         best,
@@ -359,51 +336,64 @@ pub fn train(
         reference_valid: reference,
         steps: step,
         epoch_train_seconds,
-        stop,
+        stop: stop.unwrap_or(StopReason::Finished),
     })
 }
 
-/// Validates the current head; returns whether training should stop.
-#[allow(clippy::too_many_arguments)]
-fn validate(
-    policy: &Policy,
-    evaluate: &dyn Fn(&Recommender) -> Result<Report, latentr3_eval::EvalError>,
-    monitor: &CollapseMonitor,
-    config: &RlConfig,
-    step: usize,
-    epoch: usize,
-    best: &mut Option<(Recommender, usize, Report, f64)>,
-    since_best: &mut usize,
-    observer: &mut dyn Observer,
-) -> Result<bool, TrainError> {
-    let model = policy.frozen.with_head(policy.head.valid());
-    let mut report = evaluate(&model)?;
-    let alarm = monitor.observe(&mut report);
-    let metric = report.metric(&config.monitor).ok_or_else(|| {
-        TrainError::Setting(format!(
-            "rl.monitor `{}` is not in the report",
-            config.monitor
-        ))
-    })?;
-    let improved = best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
-    if improved {
-        *best = Some((model.clone(), step, report.clone(), metric));
-        *since_best = 0;
-    } else {
-        *since_best += 1;
+/// Validation during the stage: the best head so far and the reasons to stop.
+struct Selection<'a> {
+    evaluate: &'a dyn Fn(&Recommender) -> Result<Report, latentr3_eval::EvalError>,
+    monitor: CollapseMonitor,
+    config: &'a RlConfig,
+    best: Option<(Recommender, usize, Report, f64)>,
+    since_best: usize,
+}
+
+impl Selection<'_> {
+    /// Validates the current head; returns why training should stop, if it should.
+    fn validate(
+        &mut self,
+        policy: &Policy,
+        step: usize,
+        epoch: usize,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<StopReason>, TrainError> {
+        let model = policy.frozen.with_head(policy.head.valid());
+        let mut report = (self.evaluate)(&model)?;
+        let alarm = self.monitor.observe(&mut report);
+        let metric = report.metric(&self.config.monitor).ok_or_else(|| {
+            TrainError::Setting(format!(
+                "rl.monitor `{}` is not in the report",
+                self.config.monitor
+            ))
+        })?;
+        let improved = self.best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
+        if improved {
+            self.best = Some((model.clone(), step, report.clone(), metric));
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
+        let patience = self.config.patience;
+        let stop = if alarm {
+            Some(StopReason::Alarm)
+        } else if patience > 0 && self.since_best >= patience {
+            Some(StopReason::Patience)
+        } else {
+            None
+        };
+        observer.on_eval(
+            &EvalLog {
+                step,
+                epoch,
+                valid: report,
+                improved,
+                stop: stop.is_some(),
+            },
+            &model,
+        )?;
+        Ok(stop)
     }
-    let stop = alarm || (config.patience > 0 && *since_best >= config.patience);
-    observer.on_eval(
-        &EvalLog {
-            step,
-            epoch,
-            valid: report,
-            improved,
-            stop,
-        },
-        &model,
-    )?;
-    Ok(stop)
 }
 
 /// One batch: sample a group of latents per sequence, reward them, and take `iterations`

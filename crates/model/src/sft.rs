@@ -71,14 +71,26 @@ impl Default for SftConfig {
 /// Learning rate at `step` (0-based): linear warm-up to `lr`, then cosine decay to
 /// `lr × min_lr_ratio` at `total` steps.
 pub fn learning_rate(config: &SftConfig, step: usize, total: usize) -> f64 {
-    let warmup = config.warmup_steps.min(total.saturating_sub(1));
+    warmup_cosine(
+        config.lr,
+        config.min_lr_ratio,
+        config.warmup_steps,
+        step,
+        total,
+    )
+}
+
+/// Linear warm-up over `warmup` steps to `peak`, then cosine decay to `peak × min_ratio` at
+/// step `total` (the schedule of both training stages).
+pub fn warmup_cosine(peak: f64, min_ratio: f64, warmup: usize, step: usize, total: usize) -> f64 {
+    let warmup = warmup.min(total.saturating_sub(1));
     if step < warmup {
-        return config.lr * (step + 1) as f64 / warmup as f64;
+        return peak * (step + 1) as f64 / warmup as f64;
     }
     let span = (total - warmup).max(1) as f64;
     let progress = ((step - warmup) as f64 / span).min(1.0);
-    let floor = config.lr * config.min_lr_ratio;
-    floor + (config.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    let floor = peak * min_ratio;
+    floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
 /// One optimisation step, as reported to the observer.
