@@ -191,24 +191,13 @@ impl Backbone {
     /// alternative: this is how the RL stage scores a group of noisy latents.
     pub fn alternative_thoughts(&self, encoded: &Encoded, thoughts: Tensor<3>) -> Tensor<3> {
         let [batch, group, _] = thoughts.dims();
-        let device = thoughts.device();
-        let position = self.position_embedding(self.max_len + encoded.thoughts, 1, batch, &device);
-        let mut x = self.dropout.forward(self.norm.forward(thoughts + position));
         let seen = encoded.len();
         let history = encoded
             .padding
             .clone()
             .unsqueeze_dim::<3>(1)
             .expand([batch, group, seen]);
-        let others: Vec<bool> = (0..group * group).map(|i| i / group != i % group).collect();
-        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [group, group]), &device)
-            .unsqueeze::<3>()
-            .expand([batch, group, group]);
-        let blocked = Tensor::cat(vec![history, others], 2);
-        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
-            x = block.forward(x, Some(past), blocked.clone()).0;
-        }
-        x
+        self.parallel_slots(encoded, thoughts, encoded.thoughts, history)
     }
 
     /// A first thought slot after every history position at once: `thoughts[:, t]` is the
@@ -222,15 +211,28 @@ impl Backbone {
         thoughts: Tensor<3>,
         blocked: Tensor<3, Bool>,
     ) -> Tensor<3> {
-        let [batch, len, _] = thoughts.dims();
-        let device = thoughts.device();
-        let position = self.position_embedding(self.max_len, 1, batch, &device);
-        let mut x = self.dropout.forward(self.norm.forward(thoughts + position));
-        let others: Vec<bool> = (0..len * len).map(|i| i / len != i % len).collect();
-        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [len, len]), &device)
+        self.parallel_slots(encoded, thoughts, 0, blocked)
+    }
+
+    /// Runs `n` slots (`inputs`: `[batch, n, d]`) that all sit at thought position `index`
+    /// through the blocks against the cache; `history` (`[batch, n, seen]`) says which cached
+    /// positions each slot may not see, and no slot sees another.
+    fn parallel_slots(
+        &self,
+        encoded: &Encoded,
+        inputs: Tensor<3>,
+        index: usize,
+        history: Tensor<3, Bool>,
+    ) -> Tensor<3> {
+        let [batch, n, _] = inputs.dims();
+        let device = inputs.device();
+        let position = self.position_embedding(self.max_len + index, 1, batch, &device);
+        let mut x = self.dropout.forward(self.norm.forward(inputs + position));
+        let others: Vec<bool> = (0..n * n).map(|i| i / n != i % n).collect();
+        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [n, n]), &device)
             .unsqueeze::<3>()
-            .expand([batch, len, len]);
-        let blocked = Tensor::cat(vec![blocked, others], 2);
+            .expand([batch, n, n]);
+        let blocked = Tensor::cat(vec![history, others], 2);
         for (block, past) in self.blocks.iter().zip(&encoded.cache) {
             x = block.forward(x, Some(past), blocked.clone()).0;
         }
