@@ -548,4 +548,16 @@ fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
         "{}",
         stderr(&again)
     );
+
+    // Interrupted during RL (SFT finished, no report yet): resuming runs only the RL stage.
+    std::fs::remove_file(dir.path().join("runs/whole/report.json")).unwrap();
+    let rl_only = latentr3(&["train", "--resume", "runs/whole", "--json"], dir.path());
+    assert!(rl_only.status.success(), "{}", stderr(&rl_only));
+    assert!(
+        stderr(&rl_only).contains("SFT already finished")
+            && !stderr(&rl_only).contains("epoch   0:"),
+        "{}",
+        stderr(&rl_only)
+    );
+    assert_eq!(metrics(&whole, "rl"), metrics(&rl_only, "rl"));
 }

@@ -5,7 +5,9 @@
 //!
 //! - [`Backbone`]: a SASRec-style causal transformer over item ids with a tied output layer;
 //!   [`Backbone::append_thought`] runs a thought slot against the history's cached keys and
-//!   values.
+//!   values; [`Backbone::alternative_thoughts`] runs a group of candidate thoughts for one slot
+//!   in one pass (the RL stage's groups) and [`Backbone::thoughts_after_every_position`] a slot
+//!   after every position (dense SFT).
 //! - [`LatentHead`]: the LatentR³ reasoning module (LatentRATT) whose output is the next thought.
 //! - [`Recommender`]: backbone + optional head ([`Mode::Backbone`] or [`Mode::Latent`]), and
 //!   [`ModelScorer`], which plugs it into the eval crate.
@@ -15,7 +17,8 @@
 //! Adaptations of the paper (an LLM generating titles) to an item-id backbone are documented on
 //! each module: thoughts are fed as input embeddings of extra positions after the left-padded
 //! history; every history position is a training target (the paper's SFT trains the next title
-//! only); latent mode adds the thought slot's next-item loss.
+//! only); latent mode adds, for every position, the next-item loss of a thought slot appended
+//! after that position ([`sft::batch_loss`]). The RL stage is the `latentr3-grpo` crate.
 //!
 //! ```
 //! use burn::prelude::*;
