@@ -42,6 +42,9 @@ struct Window {
     user: UserId,
     start: u32,
     end: u32,
+    /// Targets at the window's end that it trains (the others are trained by an overlapping
+    /// window that gives them a longer history); `u32::MAX` = all.
+    trained: u32,
 }
 
 /// Cuts the training prefixes into windows of at most `seq_len + 1` items and serves them in
@@ -49,9 +52,13 @@ struct Window {
 ///
 /// By default a prefix longer than `seq_len + 1` is cut from its end into consecutive windows
 /// that share one item, so every training target is predicted exactly once per epoch (RecBole
-/// instead trains each prefix as its own sample, which costs about `seq_len` times more).
-/// [`TrainBatcher::with_stride`] makes the windows overlap: a window ends every `stride` items,
-/// so targets early in one window are seen again later in another with a longer context.
+/// instead trains each prefix as its own sample, which costs about `seq_len` times more); a
+/// target early in a window then sees only the window's items before it, not the user's
+/// longer history. [`TrainBatcher::with_stride`] makes the windows overlap: a window ends every
+/// `stride` items and trains only its last `stride` targets (the first window of a sequence
+/// trains all of its own), so every target is still trained once per epoch, in the window that
+/// gives it the longest history (at least `seq_len - stride` items when the user has them), at
+/// about `seq_len / stride` times the cost.
 #[derive(Debug, Clone)]
 pub struct TrainBatcher {
     windows: Vec<Window>,
@@ -66,8 +73,8 @@ impl TrainBatcher {
     }
 
     /// Windows ending every `stride` items from the end of each training prefix, down to the
-    /// first window that starts at the prefix's first item (shorter windows would only repeat
-    /// its targets with the same context). `stride >= seq_len` is [`TrainBatcher::new`].
+    /// first window that starts at the prefix's first item; each trains the targets it gives
+    /// the longest history. `stride >= seq_len` is [`TrainBatcher::new`].
     pub fn with_stride(
         dataset: &Dataset,
         split: &Split,
@@ -85,10 +92,16 @@ impl TrainBatcher {
             let mut end = items.len();
             while end > 1 {
                 let start = end.saturating_sub(seq_len + 1);
+                let trained = if start == 0 || stride == seq_len {
+                    u32::MAX
+                } else {
+                    stride as u32
+                };
                 windows.push(Window {
                     user,
                     start: start as u32,
                     end: end as u32,
+                    trained,
                 });
                 if start == 0 {
                     break;
@@ -112,7 +125,7 @@ impl TrainBatcher {
     pub fn num_targets(&self) -> usize {
         self.windows
             .iter()
-            .map(|w| (w.end - w.start - 1) as usize)
+            .map(|w| (w.end - w.start - 1).min(w.trained) as usize)
             .sum()
     }
 
@@ -144,7 +157,11 @@ impl TrainBatcher {
                 let n = items.len() - 1;
                 let offset = row * seq_len + seq_len - n;
                 write_ids(&mut inputs[offset..offset + n], &items[..n]);
-                write_ids(&mut targets[offset..offset + n], &items[1..]);
+                let trained = n.min(w.trained as usize);
+                write_ids(
+                    &mut targets[offset + n - trained..offset + n],
+                    &items[n + 1 - trained..],
+                );
             }
             TrainBatch {
                 inputs,
@@ -240,18 +257,23 @@ mod tests {
     fn strided_windows_overlap_and_stop_at_the_first_item() {
         let data = dataset();
         let split = Split::new(&data, &SplitConfig::default()).unwrap();
-        // User a's prefix 1..=6 with windows of 4 items ending every 2: [3..=6], [1..=4], then
-        // stop (that window starts at the first item); user b: [11, 12].
+        // User a's prefix 1..=6 with windows of 4 items ending every 2: [3..=6] trains its last
+        // two targets (5, 6; target 4 has a longer history in the next window), [1..=4] starts
+        // at the first item and trains all of its own (2, 3, 4), then stop; user b: [11, 12].
         let batcher = TrainBatcher::with_stride(&data, &split, 3, 8, 2);
         assert_eq!(batcher.num_rows(), 3);
-        assert_eq!(batcher.num_targets(), 3 + 3 + 1);
-        let mut targets: Vec<i64> = batcher
-            .epoch(&data, 1)
-            .flat_map(|b| b.targets)
-            .filter(|&t| t != 0)
+        assert_eq!(batcher.num_targets(), 2 + 3 + 1);
+        let batch = batcher.epoch(&data, 1).next().unwrap();
+        let rows: Vec<(&[i64], &[i64])> = batch
+            .inputs
+            .chunks(3)
+            .zip(batch.targets.chunks(3))
             .collect();
+        assert!(rows.contains(&(&[3, 4, 5][..], &[0, 5, 6][..])), "{rows:?}");
+        assert!(rows.contains(&(&[1, 2, 3][..], &[2, 3, 4][..])), "{rows:?}");
+        let mut targets: Vec<i64> = batch.targets.into_iter().filter(|&t| t != 0).collect();
         targets.sort_unstable();
-        assert_eq!(targets, [2, 3, 4, 4, 5, 6, 12]);
+        assert_eq!(targets, [2, 3, 4, 5, 6, 12], "every target once");
         // A stride of the window length is the non-overlapping batcher.
         let plain = TrainBatcher::new(&data, &split, 3, 8);
         let same = TrainBatcher::with_stride(&data, &split, 3, 8, 3);

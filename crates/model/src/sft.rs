@@ -27,9 +27,11 @@ pub struct SftConfig {
     pub epochs: usize,
     /// Training windows per batch.
     pub batch_size: usize,
-    /// A training window ends every `window_stride` items of a sequence, so windows overlap
-    /// and early targets are seen again with a longer history; 0 (the default) means
-    /// non-overlapping windows, each target once per epoch.
+    /// A training window ends every `window_stride` items of a sequence and trains its last
+    /// `window_stride` targets, so every target is trained once per epoch with at least
+    /// `max_len - window_stride` items of history where the user has them (RecBole-like
+    /// contexts at `max_len / window_stride` times the cost); 0 (the default) means
+    /// non-overlapping windows, where a target early in a window sees only that window.
     pub window_stride: usize,
     /// Peak learning rate (AdamW).
     pub lr: f64,
