@@ -111,9 +111,6 @@ impl Observer for RlObserver<'_> {
     }
 
     fn on_eval(&mut self, log: &EvalLog, model: &Recommender) -> Result<(), TrainError> {
-        if let Some(bar) = &self.bar {
-            bar.suspend(|| ());
-        }
         let metric = |name: &str| log.valid.metric(name).unwrap_or(f64::NAN);
         let line = format!(
             "rl step {:>5}: valid {} {:.4}, HR@10 {:.4}, ItemCoverage@10 {:.3}, Gini@10 {:.3}, APLT@10 {:.3} ({:.0}s){}",
@@ -127,12 +124,16 @@ impl Observer for RlObserver<'_> {
             self.started.elapsed().as_secs_f64(),
             if log.improved { " (best)" } else { "" }
         );
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-        for alarm in &log.valid.alarms {
-            eprintln!("collapse alarm: {alarm}");
+        let alarms = log
+            .valid
+            .alarms
+            .iter()
+            .map(|a| format!("collapse alarm: {a}"));
+        for line in std::iter::once(line).chain(alarms) {
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
         }
         let step = self.offset + log.step;
         self.board.report("rl_valid", &log.valid, step);
@@ -197,20 +198,18 @@ pub fn run_stage(
     Ok(Some(outcome))
 }
 
-/// Paired bootstrap of `rl` − `sft` on the test cases, for HR and NDCG at every K.
+/// Paired bootstrap of RL − SFT on the test cases, for HR and NDCG at every K, from the RL
+/// checkpoint's test ranks (the SFT stage keeps only its report, so its ranks are recomputed).
 pub fn compare_on_test(
     sft: &Recommender,
-    rl: &Recommender,
+    rl_ranks: &[u32],
     prepared: &Prepared,
 ) -> Result<Vec<PairedComparison>> {
     let test = cases(&prepared.dataset, &prepared.split, false);
-    let a = prepared
+    let sft = prepared
         .evaluator
         .evaluate(&ModelScorer::new(sft), &test, "test")?;
-    let b = prepared
-        .evaluator
-        .evaluate(&ModelScorer::new(rl), &test, "test")?;
-    crate::train::paired_comparisons(&prepared.evaluator, &a.ranks, &b.ranks)
+    crate::train::paired_comparisons(&prepared.evaluator, &sft.ranks, rl_ranks)
 }
 
 /// The SFT-versus-RL table printed at the end of `latentr3 train`.

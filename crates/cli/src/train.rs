@@ -299,13 +299,17 @@ pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: b
             rl_stage: None,
         },
         Some(outcome) => {
-            let rl_test = evaluate(&outcome.best, &prepared, &experiment, "test")?;
-            board.report("rl_test", &rl_test, sft_stage.steps + outcome.best_step);
+            let rl_test = evaluate_with_ranks(&outcome.best, &prepared, &experiment, "test")?;
+            board.report(
+                "rl_test",
+                &rl_test.report,
+                sft_stage.steps + outcome.best_step,
+            );
             board.flush();
             RunReport {
-                rl_vs_sft: crate::rl::compare_on_test(&sft_model, &outcome.best, &prepared)?,
+                rl_vs_sft: crate::rl::compare_on_test(&sft_model, &rl_test.ranks, &prepared)?,
                 sft: sft_stage.test,
-                rl: Some(rl_test),
+                rl: Some(rl_test.report),
                 rl_stage: Some(RlSummary {
                     steps: outcome.steps,
                     best_step: outcome.best_step,
@@ -531,24 +535,35 @@ fn load_resume(
     })
 }
 
+/// The report of `model` on a split, its protocol naming the split, dataset and mode.
 fn evaluate(
     model: &Recommender,
     prepared: &Prepared,
     experiment: &Experiment,
     split: &str,
 ) -> Result<Report> {
+    Ok(evaluate_with_ranks(model, prepared, experiment, split)?.report)
+}
+
+/// [`evaluate`], keeping every case's rank for paired comparisons.
+fn evaluate_with_ranks(
+    model: &Recommender,
+    prepared: &Prepared,
+    experiment: &Experiment,
+    split: &str,
+) -> Result<latentr3_eval::Evaluation> {
     let test_cases = cases(&prepared.dataset, &prepared.split, split == "valid");
-    let mut report = prepared
-        .evaluator
-        .evaluate(&ModelScorer::new(model), &test_cases, split)?
-        .report;
-    report.protocol.split = format!(
+    let mut evaluation =
+        prepared
+            .evaluator
+            .evaluate(&ModelScorer::new(model), &test_cases, split)?;
+    evaluation.report.protocol.split = format!(
         "{split} ({:?} split of {}, {} model)",
         experiment.data.split.kind,
         prepared.dataset.name,
         experiment.model.mode_name()
     );
-    Ok(report)
+    Ok(evaluation)
 }
 
 fn print_report(report: &Report, json: bool) -> Result<()> {

@@ -74,7 +74,7 @@ impl TrainBatcher {
 
     /// Windows ending every `stride` items from the end of each training prefix, down to the
     /// first window that starts at the prefix's first item; each trains the targets it gives
-    /// the longest history. `stride >= seq_len` is [`TrainBatcher::new`].
+    /// the longest history. `stride = 0` or `stride >= seq_len` is [`TrainBatcher::new`].
     pub fn with_stride(
         dataset: &Dataset,
         split: &Split,
@@ -83,10 +83,14 @@ impl TrainBatcher {
         stride: usize,
     ) -> Self {
         assert!(
-            seq_len > 0 && batch_size > 0 && stride > 0,
-            "seq_len, batch_size and stride must be positive"
+            seq_len > 0 && batch_size > 0,
+            "seq_len and batch_size must be positive"
         );
-        let stride = stride.min(seq_len);
+        let stride = if stride == 0 {
+            seq_len
+        } else {
+            stride.min(seq_len)
+        };
         let mut windows = Vec::new();
         for (user, items) in split.train_sequences(dataset) {
             let mut end = items.len();
@@ -274,13 +278,15 @@ mod tests {
         let mut targets: Vec<i64> = batch.targets.into_iter().filter(|&t| t != 0).collect();
         targets.sort_unstable();
         assert_eq!(targets, [2, 3, 4, 5, 6, 12], "every target once");
-        // A stride of the window length is the non-overlapping batcher.
+        // A stride of the window length, or 0, is the non-overlapping batcher.
         let plain = TrainBatcher::new(&data, &split, 3, 8);
-        let same = TrainBatcher::with_stride(&data, &split, 3, 8, 3);
-        assert_eq!(
-            plain.epoch(&data, 5).collect::<Vec<_>>(),
-            same.epoch(&data, 5).collect::<Vec<_>>()
-        );
+        for stride in [3, 0] {
+            let same = TrainBatcher::with_stride(&data, &split, 3, 8, stride);
+            assert_eq!(
+                plain.epoch(&data, 5).collect::<Vec<_>>(),
+                same.epoch(&data, 5).collect::<Vec<_>>()
+            );
+        }
     }
 
     #[test]

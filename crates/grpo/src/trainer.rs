@@ -9,12 +9,12 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
 use latentr3_eval::{Case, CollapseConfig, CollapseMonitor, Evaluator, Report};
 use latentr3_model::loss::log_probs;
-use latentr3_model::sft::clip_global_norm;
+use latentr3_model::sft::{adamw, check_monitor, clip_global_norm};
 use latentr3_model::{Backbone, Encoded, Inputs, LatentHead, ModelScorer, Recommender, TrainError};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
@@ -193,10 +193,7 @@ fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 
 /// The optimiser of the head.
 pub fn optimizer(config: &RlConfig) -> ModuleOptimizer {
-    AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
-        .with_epsilon(1e-8)
-        .init()
+    adamw(config.weight_decay)
 }
 
 /// Trains the latent head of `model` (an SFT model in latent mode with one thought) and returns
@@ -221,19 +218,7 @@ pub fn train(
             model.thoughts()
         )));
     }
-    if data
-        .evaluator
-        .config()
-        .ks
-        .iter()
-        .all(|k| !config.monitor.ends_with(&format!("@{k}")))
-    {
-        return Err(TrainError::Setting(format!(
-            "rl.monitor `{}` is not computed: the evaluator's K values are {:?}",
-            config.monitor,
-            data.evaluator.config().ks
-        )));
-    }
+    check_monitor(data.evaluator, "rl.monitor", &config.monitor)?;
     let train_device = device.clone().autodiff();
     let frozen = model.valid();
     let mut policy = Policy {
@@ -244,13 +229,13 @@ pub fn train(
         optimizer: optimizer(config),
         device: device.clone(),
     };
-    let max_len = model.backbone.max_len();
-    let stride = match config.window_stride {
-        0 => max_len,
-        s => s,
-    };
-    let batcher =
-        TrainBatcher::with_stride(data.dataset, data.split, max_len, config.batch_size, stride);
+    let batcher = TrainBatcher::with_stride(
+        data.dataset,
+        data.split,
+        model.backbone.max_len(),
+        config.batch_size,
+        config.window_stride,
+    );
     if batcher.num_rows() == 0 {
         return Err(TrainError::Setting(
             "the training split has no targets".into(),
@@ -414,7 +399,11 @@ fn rl_step(
         .map(|r| batch.targets[r * len + len - 1])
         .collect();
     let inputs = Inputs::new(&batch.inputs, rows, len, &policy.device);
-    let encoded = constant(policy.frozen.encode(&inputs));
+    let plain = policy.frozen.encode(&inputs);
+    // The SFT head's latents for the KL term, from the plain encoding (no autodiff needed).
+    let reference_mean =
+        (config.kl_weight > 0.0).then(|| policy.reference_head.forward(&plain).autodiff());
+    let encoded = constant(plain);
 
     let mean = policy.head.forward(&encoded);
     let d = mean.dims()[1];
@@ -512,16 +501,6 @@ fn rl_step(
     let old_log_probs = first_log_probs.clone().detach();
     let old_mean = mean.clone().detach();
     let samples = old_mean.clone().unsqueeze_dim::<3>(1) + noise.clone();
-    let reference_mean = if config.kl_weight > 0.0 {
-        Some(
-            policy
-                .reference_head
-                .forward(&policy_constant_view(&encoded))
-                .autodiff(),
-        )
-    } else {
-        None
-    };
     let (mut loss_sum, mut grad_sum, mut low_sum, mut high_sum, mut kl_value) =
         (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut first = Some((mean, first_log_probs));
@@ -615,21 +594,4 @@ fn rl_step(
         kl: kl_value,
         sequences_per_second: 0.0,
     })
-}
-
-/// The reference head runs without autodiff: the encoding's plain view.
-fn policy_constant_view(encoded: &Encoded) -> Encoded {
-    Encoded {
-        hidden: encoded.hidden.clone().inner(),
-        cache: encoded
-            .cache
-            .iter()
-            .map(|kv| latentr3_model::block::KeyValues {
-                keys: kv.keys.clone().inner(),
-                values: kv.values.clone().inner(),
-            })
-            .collect(),
-        padding: encoded.padding.clone().inner(),
-        thoughts: encoded.thoughts,
-    }
 }

@@ -174,8 +174,13 @@ pub struct RunOptions {
 
 /// The optimiser SFT uses; rebuilt the same way when a run resumes.
 pub fn optimizer(config: &SftConfig) -> ModuleOptimizer {
+    adamw(config.weight_decay)
+}
+
+/// AdamW as both training stages use it (PyTorch's epsilon, 1e-8, rather than burn's 1e-5).
+pub fn adamw(weight_decay: f64) -> ModuleOptimizer {
     AdamWConfig::new()
-        .with_weight_decay(config.weight_decay as f32)
+        .with_weight_decay(weight_decay as f32)
         .with_epsilon(1e-8)
         .init()
 }
@@ -301,14 +306,13 @@ impl ModuleVisitor for ScaleGrads<'_> {
 /// The global L2 norm of `module`'s gradients; when above `clip` (> 0) they are scaled down to
 /// it. (burn's `GradientClipping::Norm` clips each parameter tensor on its own.)
 pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, clip: f64) -> f64 {
-    let model = module;
     let mut visitor = SquaredNorm { grads, total: None };
-    model.visit(&mut visitor);
+    module.visit(&mut visitor);
     let norm = visitor
         .total
         .map_or(0.0, |t| f64::from(t.into_scalar::<f32>()).sqrt());
     if clip > 0.0 && norm > clip {
-        model.visit(&mut ScaleGrads {
+        module.visit(&mut ScaleGrads {
             grads,
             factor: clip / (norm + 1e-6),
         });
@@ -323,11 +327,26 @@ pub fn windows(
     max_len: usize,
     config: &SftConfig,
 ) -> TrainBatcher {
-    let stride = match config.window_stride {
-        0 => max_len,
-        s => s,
-    };
-    TrainBatcher::with_stride(dataset, split, max_len, config.batch_size, stride)
+    TrainBatcher::with_stride(
+        dataset,
+        split,
+        max_len,
+        config.batch_size,
+        config.window_stride,
+    )
+}
+
+/// Checks that the validation metric `monitor` (the setting `name`) is one the evaluator
+/// computes, i.e. that it ends in one of its cut-offs (`NDCG@10` needs K = 10).
+pub fn check_monitor(evaluator: &Evaluator, name: &str, monitor: &str) -> Result<(), TrainError> {
+    let ks = &evaluator.config().ks;
+    if ks.iter().any(|k| monitor.ends_with(&format!("@{k}"))) {
+        Ok(())
+    } else {
+        Err(TrainError::Setting(format!(
+            "{name} `{monitor}` is not computed: the evaluator's K values are {ks:?}"
+        )))
+    }
 }
 
 /// Trains `model` (on any device; training runs on its autodiff twin) and returns the best
@@ -341,19 +360,7 @@ pub fn train(
     observer: &mut dyn Observer,
     options: RunOptions,
 ) -> Result<SftOutcome, TrainError> {
-    if !data
-        .evaluator
-        .config()
-        .ks
-        .iter()
-        .any(|k| config.monitor.ends_with(&format!("@{k}")))
-    {
-        return Err(TrainError::Setting(format!(
-            "monitor `{}` is not computed: the evaluator's K values are {:?}",
-            config.monitor,
-            data.evaluator.config().ks
-        )));
-    }
+    check_monitor(data.evaluator, "monitor", &config.monitor)?;
     if config.epochs == 0 {
         return Err(TrainError::Setting("epochs must be at least 1".into()));
     }
