@@ -9,7 +9,7 @@ validation finished. Environment: `pip install torch==2.15.0 recbole==1.2.1 nump
 pandas==2.2.3 "setuptools<70"` (RecBole's pinned ray needs numpy 1 and pkg_resources).
 Run with OMP_WAIT_POLICY=PASSIVE (see performance.md):
 
-    OMP_WAIT_POLICY=PASSIVE python benches/recbole_sasrec.py data [epochs]
+    OMP_WAIT_POLICY=PASSIVE python benches/recbole_sasrec.py data [epochs] [seed]
 
 Prints one JSON line per validation and a final JSON line with the test result."""
 import json
@@ -40,7 +40,7 @@ def timed_valid_epoch(self, *args, **kwargs):
 recbole_trainer.Trainer._valid_epoch = timed_valid_epoch
 
 
-def main(data_path, epochs=200):
+def main(data_path, epochs=200, seed=2020):
     config = {
         "data_path": data_path,
         "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]},
@@ -64,7 +64,7 @@ def main(data_path, epochs=200):
         "topk": [10, 20],
         "valid_metric": "NDCG@10",
         "eval_batch_size": 4096,
-        "seed": 2020,
+        "seed": seed,
         "reproducibility": True,
         "use_gpu": False,
         "show_progress": False,
@@ -88,4 +88,5 @@ if __name__ == "__main__":
     # RecBole writes log/ and log_tensorboard/ into the working directory: keep them out of the tree.
     os.makedirs("/tmp/recbole-work", exist_ok=True)
     os.chdir("/tmp/recbole-work")
-    main(data, int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    main(data, int(sys.argv[2]) if len(sys.argv) > 2 else 200,
+         int(sys.argv[3]) if len(sys.argv) > 3 else 2020)

@@ -1,8 +1,10 @@
 //! The SASRec-style backbone: item and position embeddings, causal transformer blocks, and the
 //! tied output layer that scores every item.
 //!
-//! Histories are left-padded (item 0), so the most recent item sits in the last column and
-//! always gets position `max_len - 1`; thought slot `i` gets position `max_len + i`.
+//! Histories are left-padded (item 0), so the most recent item sits in the last column. By
+//! default it also always gets position `max_len - 1` ([`Positions::FromEnd`]);
+//! [`Positions::FromStart`] numbers a row's items from 0 as RecBole does. Thought slot `i` gets
+//! position `max_len + i` either way.
 
 use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
@@ -10,7 +12,7 @@ use burn::nn::{
 use burn::prelude::*;
 
 use crate::block::{Block, KeyValues};
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, Positions};
 
 /// The backbone's view of a batch of histories after a forward pass: hidden states, every
 /// block's keys and values (the cache thought slots reuse), and which positions are padding.
@@ -55,6 +57,8 @@ pub struct Backbone {
     dropout: Dropout,
     blocks: Vec<Block>,
     max_len: usize,
+    /// [`Positions::FromStart`]: the oldest item of each row gets position 0.
+    positions_from_start: bool,
 }
 
 impl Backbone {
@@ -78,6 +82,7 @@ impl Backbone {
                 .map(|_| Block::new(config, device))
                 .collect(),
             max_len: config.max_len,
+            positions_from_start: config.positions == Positions::FromStart,
         }
     }
 
@@ -127,7 +132,21 @@ impl Backbone {
     pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let [batch, len] = ids.dims();
         let device = ids.device();
-        self.items.forward(ids) + self.position_embedding(self.max_len - len, len, batch, &device)
+        let positions = if self.positions_from_start {
+            // Real items are numbered 0, 1, ... after the left padding (padding gets 0 too; it
+            // is never seen by a real position).
+            let ids_of_positions = ids
+                .clone()
+                .not_equal_elem(0)
+                .int()
+                .cumsum(1)
+                .sub_scalar(1)
+                .clamp_min(0);
+            self.positions.forward(ids_of_positions)
+        } else {
+            self.position_embedding(self.max_len - len, len, batch, &device)
+        };
+        self.items.forward(ids) + positions
     }
 
     /// Thought `thought` (`[batch, d]`) as the input of thought slot `index`: `[batch, 1, d]`,

@@ -13,6 +13,18 @@ pub enum Mode {
     Latent,
 }
 
+/// Which position embedding each history item gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Positions {
+    /// Counted back from the most recent item, which always gets position `max_len - 1`.
+    #[default]
+    FromEnd,
+    /// RecBole's layout: the oldest item read gets position 0, so for a history shorter than
+    /// `max_len` the positions also tell how many items the user has.
+    FromStart,
+}
+
 /// Architecture settings. Defaults are RecBole's SASRec settings for MovieLens (hidden 64, 2
 /// layers, 2 heads, inner size 256, dropout 0.2, max length 50) and the paper's one thought.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +47,8 @@ pub struct ModelConfig {
     pub rope_base: f64,
     /// Standard deviation of the normal initialisation of embeddings and linear layers.
     pub init_std: f64,
+    /// Position layout of the history (thought slots always follow at `max_len + i`).
+    pub positions: Positions,
 }
 
 impl Default for ModelConfig {
@@ -51,6 +65,7 @@ impl Default for ModelConfig {
             thoughts: 1,
             rope_base: 1000.0,
             init_std: 0.02,
+            positions: Positions::FromEnd,
         }
     }
 }

@@ -44,7 +44,7 @@ pub mod rope;
 pub mod sft;
 
 pub use backbone::{Backbone, Encoded};
-pub use config::{Mode, ModelConfig};
+pub use config::{Mode, ModelConfig, Positions};
 pub use error::TrainError;
 pub use latent::LatentHead;
 pub use recommender::{Inputs, ModelScorer, Recommender};

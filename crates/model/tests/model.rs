@@ -7,7 +7,7 @@ use burn::prelude::*;
 use common::{fixture, small};
 use latentr3_model::loss::cross_entropy;
 use latentr3_model::sft::SftConfig;
-use latentr3_model::{Inputs, Mode, ModelConfig, Recommender, TrainError};
+use latentr3_model::{Inputs, Mode, ModelConfig, Positions, Recommender, TrainError};
 
 fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -244,4 +244,66 @@ fn thoughts_after_every_position_match_the_last_thought_and_are_causal() {
     assert!(max_abs_difference(early(slots.clone()), early(changed.clone())) < 1e-4);
     let late = |s: Tensor<3>| s.narrow(0, 0, 1).narrow(1, 3, 3).reshape([3, d]);
     assert!(max_abs_difference(late(slots), late(changed)) > 1e-3);
+}
+
+/// Hidden states of the real positions of a single history, `[items, d]`.
+fn history_states(model: &Recommender, history: &[u32], len: usize) -> Tensor<2> {
+    let device = Device::default();
+    let inputs = Inputs::from_histories(&[history], len, &device);
+    let [_, seen, d] = model.encode(&inputs).hidden.dims();
+    model
+        .encode(&inputs)
+        .hidden
+        .narrow(1, seen - history.len(), history.len())
+        .reshape([history.len(), d])
+}
+
+#[test]
+fn positions_from_start_keep_a_prefix_unchanged_when_items_are_appended() {
+    let device = Device::default();
+    for (positions, unchanged) in [(Positions::FromStart, true), (Positions::FromEnd, false)] {
+        device.seed(5);
+        let config = ModelConfig {
+            positions,
+            ..small(Mode::Backbone)
+        };
+        let model = Recommender::new(&config, 30, &device).valid();
+        let prefix = history_states(&model, &[7, 8], 6);
+        let longer = history_states(&model, &[7, 8, 9], 6).narrow(0, 0, 2);
+        let difference = max_abs_difference(prefix, longer);
+        assert_eq!(
+            difference < 1e-5,
+            unchanged,
+            "{positions:?}: prefix states moved by {difference}"
+        );
+    }
+}
+
+#[test]
+fn dropout_acts_on_the_training_device_only() {
+    let device = Device::default();
+    device.seed(9);
+    let config = ModelConfig {
+        dropout: 0.2,
+        ..small(Mode::Backbone)
+    };
+    let model = Recommender::new(&config, 30, &device);
+    let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4], &[5, 6]];
+    let last = |model: &Recommender, device: &Device| {
+        model
+            .encode(&Inputs::from_histories(&histories, 6, device))
+            .last()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    let training_device = device.clone().autodiff();
+    let training = model.fork(&training_device).train();
+    assert_ne!(
+        last(&training, &training_device),
+        last(&training, &training_device),
+        "two training passes should draw different dropout masks"
+    );
+    let evaluation = training.valid();
+    assert_eq!(last(&evaluation, &device), last(&evaluation, &device));
 }
