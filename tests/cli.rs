@@ -438,6 +438,72 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
             "{c}"
         );
     }
+    // Per-user ranks written by one evaluation and compared back: every case pairs, with zero
+    // difference; a file for other targets or with bad ranks is refused.
+    let written = latentr3(
+        &["eval", "--run", "runs/tiny", "--write-ranks", "ranks.json"],
+        dir.path(),
+    );
+    assert!(written.status.success(), "{}", stderr(&written));
+    let ranks_file = dir.path().join("ranks.json");
+    let ranks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ranks_file).unwrap()).unwrap();
+    assert_eq!(ranks["ranks"].as_array().map(Vec::len), Some(120));
+    let round_trip = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--compare-ranks",
+            "ranks.json",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(round_trip.status.success(), "{}", stderr(&round_trip));
+    let round_trip: serde_json::Value = serde_json::from_str(&stdout(&round_trip)).unwrap();
+    assert!(
+        round_trip["cases"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("120 of 120 cases paired")),
+        "{round_trip}"
+    );
+    for c in round_trip["comparisons"].as_array().unwrap() {
+        assert_eq!(c["difference"].as_f64(), Some(0.0), "{c}");
+    }
+    let mut shifted = ranks.clone();
+    for entry in shifted["ranks"].as_array_mut().unwrap() {
+        entry["target"] = serde_json::json!("not-an-item");
+    }
+    std::fs::write(dir.path().join("other.json"), shifted.to_string()).unwrap();
+    let other = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--compare-ranks",
+            "other.json",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !other.status.success() && stderr(&other).contains("no user"),
+        "{}",
+        stderr(&other)
+    );
+    let mut zero = ranks.clone();
+    zero["ranks"][3]["rank"] = serde_json::json!(0);
+    std::fs::write(dir.path().join("zero.json"), zero.to_string()).unwrap();
+    let zero = latentr3(
+        &["eval", "--run", "runs/tiny", "--compare-ranks", "zero.json"],
+        dir.path(),
+    );
+    assert!(
+        !zero.status.success() && stderr(&zero).contains("ranks[3]"),
+        "{}",
+        stderr(&zero)
+    );
+
     let unmasked = latentr3(
         &[
             "eval",

@@ -80,6 +80,19 @@ enum Command {
         /// the same run with --stage sft --compare-stage rl compares a run's two checkpoints.
         #[arg(long, requires = "run", value_name = "RUN_DIR")]
         compare: Option<PathBuf>,
+        /// Per-user ranks of another system on the same protocol (JSON, such as
+        /// `benches/recbole_ranks.py` writes) to compare with --run (paired bootstrap of B - A
+        /// over the users whose target both sides agree on).
+        #[arg(
+            long,
+            requires = "run",
+            conflicts_with = "compare",
+            value_name = "FILE"
+        )]
+        compare_ranks: Option<PathBuf>,
+        /// Write every test user's rank of its target to FILE (the --compare-ranks format).
+        #[arg(long, requires = "run", conflicts_with_all = ["compare", "compare_ranks"], value_name = "FILE")]
+        write_ranks: Option<PathBuf>,
         /// The checkpoint of --run: sft or rl (default: rl when the run has one, else sft).
         #[arg(long, value_enum, requires = "run")]
         stage: Option<train::Stage>,
@@ -184,6 +197,8 @@ fn main() -> ExitCode {
             run,
             config,
             compare,
+            compare_ranks,
+            write_ranks,
             stage,
             compare_stage,
             overrides,
@@ -197,6 +212,8 @@ fn main() -> ExitCode {
                 run: &run,
                 overrides: &overrides,
                 compare: compare.as_deref(),
+                compare_ranks: compare_ranks.as_deref(),
+                write_ranks: write_ranks.as_deref(),
                 stage,
                 compare_stage,
                 valid,

@@ -42,7 +42,10 @@ pub fn device(name: &str) -> Result<Device> {
 /// Writes `bytes` to `path` through a temporary file in the same directory.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
@@ -584,6 +587,15 @@ pub enum Stage {
     Rl,
 }
 
+/// The checkpoint `stage` picks in `run`: as asked, else RL when the run has one, else SFT.
+fn checkpoint_stage(run: &Path, stage: Option<Stage>) -> Stage {
+    stage.unwrap_or(if run.join("checkpoints/rl.bpk").exists() {
+        Stage::Rl
+    } else {
+        Stage::Sft
+    })
+}
+
 /// A trained run: its experiment, data and the chosen checkpoint (by default the RL one when
 /// the run has it, else SFT).
 fn load_run(
@@ -603,16 +615,14 @@ fn load_run(
         );
     }
     let rl = run.join("checkpoints/rl.bpk");
-    let checkpoint = match stage {
-        Some(Stage::Sft) => run.join("checkpoints/sft.bpk"),
-        Some(Stage::Rl) if !rl.exists() => bail!(
+    let checkpoint = match checkpoint_stage(run, stage) {
+        Stage::Sft => run.join("checkpoints/sft.bpk"),
+        Stage::Rl if !rl.exists() => bail!(
             "{} has no RL checkpoint ({} is missing); use --stage sft",
             run.display(),
             rl.display()
         ),
-        Some(Stage::Rl) => rl,
-        None if rl.exists() => rl,
-        None => run.join("checkpoints/sft.bpk"),
+        Stage::Rl => rl,
     };
     let experiment = Experiment::load(&config, overrides)?;
     let prepared = prepare(&experiment)?;
@@ -657,6 +667,10 @@ pub struct EvalRun<'a> {
     pub overrides: &'a [String],
     /// A second run (or the same run at another `stage`) for a paired comparison.
     pub compare: Option<&'a Path>,
+    /// Another system's per-user ranks (see [`ExternalRanks`]) for a paired comparison.
+    pub compare_ranks: Option<&'a Path>,
+    /// Where to write every case's rank (the [`ExternalRanks`] format).
+    pub write_ranks: Option<&'a Path>,
     pub stage: Option<Stage>,
     pub compare_stage: Option<Stage>,
     pub valid: bool,
@@ -668,6 +682,8 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
         run,
         overrides,
         compare,
+        compare_ranks,
+        write_ranks,
         stage,
         compare_stage,
         valid,
@@ -676,9 +692,47 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
     let device = device("cpu")?;
     let split = if valid { "valid" } else { "test" };
     let (experiment, prepared, model) = load_run(run, overrides, stage, &device)?;
+    if let Some(path) = compare_ranks {
+        let external = ExternalRanks::load(path)?;
+        let cases = cases(&prepared.dataset, &prepared.split, valid);
+        let ours = prepared
+            .evaluator
+            .evaluate(&ModelScorer::new(&model), &cases, split)?;
+        let paired = external.pair(&prepared.dataset, &cases, &ours.ranks, path)?;
+        let comparisons = paired_comparisons(&prepared.evaluator, &paired.a, &paired.b)?;
+        let b = format!("{} ({})", external.system, path.display());
+        let note = format!(
+            "{} of {} cases paired; left out: {} users missing from the file, {} whose target differs",
+            paired.a.len(),
+            cases.len(),
+            paired.missing,
+            paired.other_target
+        );
+        return print_comparisons(
+            &run.display().to_string(),
+            &b,
+            &ours.report,
+            &note,
+            &comparisons,
+            json,
+        );
+    }
     let Some(other) = compare else {
-        let report = evaluate(&model, &prepared, &experiment, split)?;
-        return print_report(&report, json);
+        let evaluation = evaluate_with_ranks(&model, &prepared, &experiment, split)?;
+        if let Some(path) = write_ranks {
+            let cases = cases(&prepared.dataset, &prepared.split, valid);
+            let system = format!(
+                "latentr3 {} ({} checkpoint)",
+                run.display(),
+                match checkpoint_stage(run, stage) {
+                    Stage::Sft => "sft",
+                    Stage::Rl => "rl",
+                }
+            );
+            let ranks = ExternalRanks::of(system, &prepared.dataset, &cases, &evaluation.ranks);
+            write_atomic(path, serde_json::to_string(&ranks)?.as_bytes())?;
+        }
+        return print_report(&evaluation.report, json);
     };
     let (other_experiment, _, other_model) = load_run(other, overrides, compare_stage, &device)?;
     if other_experiment.data != experiment.data {
@@ -696,39 +750,169 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
         .evaluator
         .evaluate(&ModelScorer::new(&other_model), &cases, split)?;
     let comparisons = paired_comparisons(&prepared.evaluator, &a.ranks, &b.ranks)?;
+    let note = format!("{} cases", cases.len());
+    print_comparisons(
+        &run.display().to_string(),
+        &other.display().to_string(),
+        &a.report,
+        &note,
+        &comparisons,
+        json,
+    )
+}
+
+/// Prints a paired comparison of B − A as a table or one JSON object.
+fn print_comparisons(
+    a: &str,
+    b: &str,
+    report: &Report,
+    note: &str,
+    comparisons: &[latentr3_eval::PairedComparison],
+    json: bool,
+) -> Result<()> {
     if json {
         let out = serde_json::json!({
-            "a": run.display().to_string(),
-            "b": other.display().to_string(),
-            "protocol": a.report.protocol,
+            "a": a,
+            "b": b,
+            "protocol": report.protocol,
+            "cases": note,
             "comparisons": comparisons,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("A = {}\nB = {}", run.display(), other.display());
-        println!("{}", a.report.protocol_line());
+        return Ok(());
+    }
+    println!("A = {a}\nB = {b}");
+    println!("{}", report.protocol_line());
+    println!("paired bootstrap: {note}; {BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}");
+    println!(
+        "{:<10}{:>10}{:>10}{:>10}   95% interval of B - A",
+        "metric", "A", "B", "B - A"
+    );
+    for c in comparisons {
         println!(
-            "paired bootstrap over {} cases, {BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}",
-            cases.len()
+            "{:<10}{:>10.4}{:>10.4}{:>+10.4}   [{:+.4}, {:+.4}]  {}",
+            c.metric,
+            c.mean_a,
+            c.mean_b,
+            c.difference,
+            c.low,
+            c.high,
+            c.verdict()
         );
-        println!(
-            "{:<10}{:>10}{:>10}{:>10}   95% interval of B - A",
-            "metric", "A", "B", "B - A"
-        );
-        for c in &comparisons {
-            println!(
-                "{:<10}{:>10.4}{:>10.4}{:>+10.4}   [{:+.4}, {:+.4}]  {}",
-                c.metric,
-                c.mean_a,
-                c.mean_b,
-                c.difference,
-                c.low,
-                c.high,
-                c.verdict()
-            );
-        }
     }
     Ok(())
+}
+
+/// Another system's rank of each user's target on the same protocol, for `eval
+/// --compare-ranks`: `{"system": "...", "ranks": [{"user": "196", "target": "242", "rank": 12},
+/// ...]}` with original user and item ids and 1-based full-ranking ranks.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalRanks {
+    pub system: String,
+    pub ranks: Vec<ExternalRank>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalRank {
+    pub user: String,
+    pub target: String,
+    pub rank: u32,
+}
+
+/// Ranks of the cases both sides evaluated on the same target.
+struct PairedRanks {
+    a: Vec<u32>,
+    b: Vec<u32>,
+    missing: usize,
+    other_target: usize,
+}
+
+impl ExternalRanks {
+    /// The ranks of `cases` (one per case) under original user and item ids.
+    fn of(
+        system: String,
+        dataset: &latentr3_data::Dataset,
+        cases: &[latentr3_eval::Case<'_>],
+        ranks: &[u32],
+    ) -> ExternalRanks {
+        ExternalRanks {
+            system,
+            ranks: cases
+                .iter()
+                .zip(ranks)
+                .map(|(case, &rank)| ExternalRank {
+                    user: dataset.user_ids[case.user as usize].clone(),
+                    target: dataset.item_ids[case.target as usize].clone(),
+                    rank,
+                })
+                .collect(),
+        }
+    }
+
+    fn load(path: &Path) -> Result<ExternalRanks> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --compare-ranks file {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: expected {{\"system\": \"...\", \"ranks\": [{{\"user\": \"...\", \"target\": \"...\", \"rank\": 1}}, ...]}}",
+                path.display()
+            )
+        })
+    }
+
+    /// Pairs `ours` (one rank per case) with this file's ranks by original user id, keeping the
+    /// cases whose target is the same on both sides.
+    fn pair(
+        &self,
+        dataset: &latentr3_data::Dataset,
+        cases: &[latentr3_eval::Case<'_>],
+        ours: &[u32],
+        path: &Path,
+    ) -> Result<PairedRanks> {
+        let mut by_user = std::collections::HashMap::new();
+        for (index, entry) in self.ranks.iter().enumerate() {
+            if entry.rank == 0 || entry.rank as usize > dataset.num_items() {
+                bail!(
+                    "{}: ranks[{index}] (user {}) has rank {}; ranks run from 1 to {} items",
+                    path.display(),
+                    entry.user,
+                    entry.rank,
+                    dataset.num_items()
+                );
+            }
+            if by_user.insert(entry.user.as_str(), entry).is_some() {
+                bail!("{}: user {} appears twice", path.display(), entry.user);
+            }
+        }
+        let mut paired = PairedRanks {
+            a: Vec::new(),
+            b: Vec::new(),
+            missing: 0,
+            other_target: 0,
+        };
+        for (case, &rank) in cases.iter().zip(ours) {
+            match by_user.get(dataset.user_ids[case.user as usize].as_str()) {
+                None => paired.missing += 1,
+                Some(entry) if entry.target != dataset.item_ids[case.target as usize] => {
+                    paired.other_target += 1
+                }
+                Some(entry) => {
+                    paired.a.push(rank);
+                    paired.b.push(entry.rank);
+                }
+            }
+        }
+        if paired.a.is_empty() {
+            bail!(
+                "{}: no user of {} has the same target on both sides; was it written for this dataset and split?",
+                path.display(),
+                dataset.name
+            );
+        }
+        Ok(paired)
+    }
 }
 
 pub fn recommend(run: &Path, stage: Option<Stage>, history: &str, k: usize) -> Result<()> {

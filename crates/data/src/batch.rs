@@ -5,9 +5,11 @@
 //! last column, so a model reads "the last real position" at a fixed index and appends a thought
 //! slot after it.
 
-use rand::SeedableRng;
+use std::borrow::Cow;
+
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 
 use crate::dataset::{Dataset, ItemId, UserId};
 use crate::split::{Sample, Split};
@@ -59,9 +61,15 @@ struct Window {
 /// trains all of its own), so every target is still trained once per epoch, in the window that
 /// gives it the longest history (at least `seq_len - stride` items when the user has them), at
 /// about `seq_len / stride` times the cost.
+///
+/// [`TrainBatcher::with_random_offsets`] re-cuts the non-overlapping windows at a random offset
+/// for every user in every epoch, so a target is seen after different amounts of its history
+/// from epoch to epoch (still once per epoch; about one window more per user).
 #[derive(Debug, Clone)]
 pub struct TrainBatcher {
     windows: Vec<Window>,
+    /// With random offsets: every user's training prefix length, cut anew each epoch.
+    prefixes: Option<Vec<(UserId, u32)>>,
     seq_len: usize,
     batch_size: usize,
 }
@@ -115,12 +123,78 @@ impl TrainBatcher {
         }
         TrainBatcher {
             windows,
+            prefixes: None,
             seq_len,
             batch_size,
         }
     }
 
-    /// Number of training rows (windows).
+    /// Non-overlapping windows cut at a new random offset for every user in every epoch (drawn
+    /// from the epoch's seed): the most recent `offset` targets of a prefix are trained in a
+    /// window that ends at the prefix's end, and the windows before it end `offset`, `offset +
+    /// seq_len`, ... items earlier. Each target is still trained once per epoch.
+    pub fn with_random_offsets(
+        dataset: &Dataset,
+        split: &Split,
+        seq_len: usize,
+        batch_size: usize,
+    ) -> Self {
+        let plain = Self::new(dataset, split, seq_len, batch_size);
+        let prefixes = split
+            .train_sequences(dataset)
+            .into_iter()
+            .map(|(user, items)| (user, items.len() as u32))
+            .collect();
+        TrainBatcher {
+            prefixes: Some(prefixes),
+            ..plain
+        }
+    }
+
+    /// The windows of the epoch drawn with `seed`.
+    fn layout(&self, seed: u64) -> Cow<'_, [Window]> {
+        let Some(prefixes) = &self.prefixes else {
+            return Cow::Borrowed(&self.windows);
+        };
+        // Offsets come from their own stream, so they do not move with the batch order.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x6f66_6673_6574_7321);
+        let seq_len = self.seq_len as u32;
+        let mut windows = Vec::with_capacity(self.windows.len() + prefixes.len());
+        for &(user, len) in prefixes {
+            let offset = rng.random_range(0..seq_len);
+            let mut end = len;
+            if offset > 0 && len > offset + 1 {
+                let start = len.saturating_sub(seq_len + 1);
+                let trained = if start == 0 { u32::MAX } else { offset };
+                windows.push(Window {
+                    user,
+                    start,
+                    end,
+                    trained,
+                });
+                if start == 0 {
+                    continue;
+                }
+                end -= offset;
+            }
+            while end > 1 {
+                let start = end.saturating_sub(seq_len + 1);
+                windows.push(Window {
+                    user,
+                    start,
+                    end,
+                    trained: u32::MAX,
+                });
+                if start == 0 {
+                    break;
+                }
+                end -= seq_len;
+            }
+        }
+        Cow::Owned(windows)
+    }
+
+    /// Number of training rows (windows) of the layout without random offsets.
     pub fn num_rows(&self) -> usize {
         self.windows.len()
     }
@@ -133,9 +207,15 @@ impl TrainBatcher {
             .sum()
     }
 
-    /// Batches in one epoch.
+    /// Batches in one epoch without random offsets (see [`TrainBatcher::num_batches_in`]).
     pub fn num_batches(&self) -> usize {
         self.windows.len().div_ceil(self.batch_size)
+    }
+
+    /// Batches in the epoch drawn with `seed` (differs from epoch to epoch only with random
+    /// offsets).
+    pub fn num_batches_in(&self, seed: u64) -> usize {
+        self.layout(seed).len().div_ceil(self.batch_size)
     }
 
     /// One epoch of batches in an order shuffled by `seed`; the last batch may be smaller.
@@ -144,7 +224,8 @@ impl TrainBatcher {
         dataset: &'a Dataset,
         seed: u64,
     ) -> impl Iterator<Item = TrainBatch> + 'a {
-        let mut order: Vec<usize> = (0..self.windows.len()).collect();
+        let windows = self.layout(seed).into_owned();
+        let mut order: Vec<usize> = (0..windows.len()).collect();
         order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
         let seq_len = self.seq_len;
         let chunks: Vec<Vec<usize>> = order
@@ -156,7 +237,7 @@ impl TrainBatcher {
             let mut inputs = vec![0i64; batch_size * seq_len];
             let mut targets = vec![0i64; batch_size * seq_len];
             for (row, &index) in rows.iter().enumerate() {
-                let w = self.windows[index];
+                let w = windows[index];
                 let items = &dataset.sequences.items(w.user)[w.start as usize..w.end as usize];
                 let n = items.len() - 1;
                 let offset = row * seq_len + seq_len - n;
@@ -287,6 +368,33 @@ mod tests {
                 same.epoch(&data, 5).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn random_offsets_recut_the_windows_and_train_every_target_once() {
+        let data = dataset();
+        let split = Split::new(&data, &SplitConfig::default()).unwrap();
+        let batcher = TrainBatcher::with_random_offsets(&data, &split, 3, 2);
+        let mut layouts = std::collections::HashSet::new();
+        for seed in 0..20 {
+            let batches: Vec<TrainBatch> = batcher.epoch(&data, seed).collect();
+            assert_eq!(batches.len(), batcher.num_batches_in(seed));
+            let mut targets: Vec<i64> = batches
+                .iter()
+                .flat_map(|b| b.targets.iter().copied())
+                .filter(|&t| t != 0)
+                .collect();
+            targets.sort_unstable();
+            assert_eq!(targets, [2, 3, 4, 5, 6, 12], "seed {seed}");
+            let mut rows: Vec<Vec<i64>> = batches
+                .iter()
+                .flat_map(|b| b.inputs.chunks(3).map(<[i64]>::to_vec).collect::<Vec<_>>())
+                .collect();
+            rows.sort();
+            layouts.insert(rows);
+        }
+        // User a's prefix 1..=6 (5 targets, windows of 3) can be cut at offsets 0, 1 and 2.
+        assert_eq!(layouts.len(), 3, "{layouts:?}");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct SftConfig {
     /// contexts at `max_len / window_stride` times the cost); 0 (the default) means
     /// non-overlapping windows, where a target early in a window sees only that window.
     pub window_stride: usize,
+    /// Cut the non-overlapping windows at a new random offset for every user in every epoch,
+    /// so targets are seen after varying amounts of their history (needs `window_stride = 0`).
+    pub random_offsets: bool,
     /// Peak learning rate (AdamW).
     pub lr: f64,
     pub weight_decay: f64,
@@ -57,6 +60,7 @@ impl Default for SftConfig {
             epochs: 200,
             batch_size: 128,
             window_stride: 0,
+            random_offsets: false,
             lr: 1e-3,
             weight_decay: 0.0,
             warmup_steps: 100,
@@ -327,6 +331,9 @@ pub fn windows(
     max_len: usize,
     config: &SftConfig,
 ) -> TrainBatcher {
+    if config.random_offsets {
+        return TrainBatcher::with_random_offsets(dataset, split, max_len, config.batch_size);
+    }
     TrainBatcher::with_stride(
         dataset,
         split,
@@ -366,13 +373,23 @@ pub fn train(
     }
     let train_device = device.clone().autodiff();
     let max_len = model.backbone.max_len();
+    if config.random_offsets && (1..max_len).contains(&config.window_stride) {
+        return Err(TrainError::Setting(format!(
+            "random_offsets re-cuts non-overlapping windows; it cannot be combined with \
+             window_stride = {} (set window_stride = 0)",
+            config.window_stride
+        )));
+    }
     let batcher = windows(data.dataset, data.split, max_len, config);
     if batcher.num_rows() == 0 {
         return Err(TrainError::Setting(
             "the training split has no targets".into(),
         ));
     }
-    let total_steps = config.epochs * batcher.num_batches();
+    let epoch_seed = |epoch: usize| config.seed.wrapping_add(epoch as u64);
+    let total_steps: usize = (0..config.epochs)
+        .map(|epoch| batcher.num_batches_in(epoch_seed(epoch)))
+        .sum();
     let (mut model, mut optimizer, mut step, first_epoch, mut best) = match options.resume {
         Some(resume) => {
             let p = resume.progress;
@@ -398,10 +415,10 @@ pub fn train(
     for epoch in first_epoch..config.epochs {
         let started = Instant::now();
         train_device.seed(config.seed.wrapping_add(1 + epoch as u64));
-        observer.on_epoch_start(epoch, batcher.num_batches());
+        observer.on_epoch_start(epoch, batcher.num_batches_in(epoch_seed(epoch)));
         let mut loss_sum = 0.0;
         let mut batches = 0;
-        for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
+        for batch in batcher.epoch(data.dataset, epoch_seed(epoch)) {
             let step_started = Instant::now();
             let (loss, targets) =
                 batch_loss(&model, &batch, config.thought_loss_weight, &train_device);

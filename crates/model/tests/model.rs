@@ -307,3 +307,35 @@ fn dropout_acts_on_the_training_device_only() {
     let evaluation = training.valid();
     assert_eq!(last(&evaluation, &device), last(&evaluation, &device));
 }
+
+#[test]
+fn random_offsets_train_every_epoch_layout_and_refuse_a_stride() {
+    let f = fixture();
+    let device = Device::default();
+    device.seed(11);
+    let config = ModelConfig {
+        max_len: 10,
+        ..small(Mode::Backbone)
+    };
+    let settings = SftConfig {
+        epochs: 2,
+        batch_size: 16,
+        random_offsets: true,
+        patience: 100,
+        seed: 3,
+        ..SftConfig::default()
+    };
+    let model = Recommender::new(&config, f.dataset.num_items(), &device);
+    let outcome = f.train(model.clone(), &device, &settings).unwrap();
+    let batcher = latentr3_model::sft::windows(&f.dataset, &f.split, 10, &settings);
+    let expected: usize = (0..2).map(|e| batcher.num_batches_in(3 + e)).sum();
+    assert_eq!(outcome.steps, expected);
+    assert_ne!(batcher.num_batches_in(3), 0);
+
+    let strided = SftConfig {
+        window_stride: 5,
+        ..settings
+    };
+    let message = f.train(model, &device, &strided).unwrap_err().to_string();
+    assert!(message.contains("window_stride = 5"), "{message}");
+}
