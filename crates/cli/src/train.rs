@@ -694,10 +694,8 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
     let (experiment, prepared, model) = load_run(run, overrides, stage, &device)?;
     if let Some(path) = compare_ranks {
         let external = ExternalRanks::load(path)?;
+        let ours = evaluate_with_ranks(&model, &prepared, &experiment, split)?;
         let cases = cases(&prepared.dataset, &prepared.split, valid);
-        let ours = prepared
-            .evaluator
-            .evaluate(&ModelScorer::new(&model), &cases, split)?;
         let paired = external.pair(&prepared.dataset, &cases, &ours.ranks, path)?;
         let comparisons = paired_comparisons(&prepared.evaluator, &paired.a, &paired.b)?;
         let b = format!("{} ({})", external.system, path.display());
