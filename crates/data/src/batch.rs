@@ -60,7 +60,8 @@ struct Window {
 /// `stride` items and trains only its last `stride` targets (the first window of a sequence
 /// trains all of its own), so every target is still trained once per epoch, in the window that
 /// gives it the longest history (at least `seq_len - stride` items when the user has them), at
-/// about `seq_len / stride` times the cost.
+/// about `seq_len / stride` times the cost. Stride 1 is RecBole's sampling: every target at the
+/// end of its own window.
 ///
 /// [`TrainBatcher::with_random_offsets`] re-cuts the non-overlapping windows at a random offset
 /// for every user in every epoch, so a target is seen after different amounts of its history

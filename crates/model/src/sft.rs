@@ -31,7 +31,8 @@ pub struct SftConfig {
     /// `window_stride` targets, so every target is trained once per epoch with at least
     /// `max_len - window_stride` items of history where the user has them (RecBole-like
     /// contexts at `max_len / window_stride` times the cost); 0 (the default) means
-    /// non-overlapping windows, where a target early in a window sees only that window.
+    /// non-overlapping windows, where a target early in a window sees only that window. 1 is
+    /// RecBole's sampling (validates higher on ml-100k, at ~13x the cost of an epoch).
     pub window_stride: usize,
     /// Cut the non-overlapping windows at a new random offset for every user in every epoch,
     /// so targets are seen after varying amounts of their history (needs `window_stride = 0`).
