@@ -228,13 +228,12 @@ pub fn print_comparison(report: &RunReport) {
     }
     println!("paired bootstrap, 95% interval of RL - SFT:");
     for c in &report.rl_vs_sft {
-        let verdict = if c.low > 0.0 {
-            "RL better"
-        } else if c.high < 0.0 {
-            "SFT better"
-        } else {
-            "no significant difference"
-        };
-        println!("{:<16}[{:+.4}, {:+.4}]  {verdict}", c.metric, c.low, c.high);
+        println!(
+            "{:<16}[{:+.4}, {:+.4}]  {}",
+            c.metric,
+            c.low,
+            c.high,
+            c.verdict_between("SFT", "RL")
+        );
     }
 }

@@ -555,11 +555,22 @@ fn evaluate_with_ranks(
     experiment: &Experiment,
     split: &str,
 ) -> Result<latentr3_eval::Evaluation> {
-    let test_cases = cases(&prepared.dataset, &prepared.split, split == "valid");
+    let split_cases = cases(&prepared.dataset, &prepared.split, split == "valid");
+    evaluate_cases(model, prepared, experiment, &split_cases, split)
+}
+
+/// [`evaluate_with_ranks`] on cases the caller already built (and keeps for pairing).
+fn evaluate_cases(
+    model: &Recommender,
+    prepared: &Prepared,
+    experiment: &Experiment,
+    split_cases: &[latentr3_eval::Case<'_>],
+    split: &str,
+) -> Result<latentr3_eval::Evaluation> {
     let mut evaluation =
         prepared
             .evaluator
-            .evaluate(&ModelScorer::new(model), &test_cases, split)?;
+            .evaluate(&ModelScorer::new(model), split_cases, split)?;
     evaluation.report.protocol.split = format!(
         "{split} ({:?} split of {}, {} model)",
         experiment.data.split.kind,
@@ -692,10 +703,10 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
     let device = device("cpu")?;
     let split = if valid { "valid" } else { "test" };
     let (experiment, prepared, model) = load_run(run, overrides, stage, &device)?;
+    let cases = cases(&prepared.dataset, &prepared.split, valid);
     if let Some(path) = compare_ranks {
         let external = ExternalRanks::load(path)?;
-        let ours = evaluate_with_ranks(&model, &prepared, &experiment, split)?;
-        let cases = cases(&prepared.dataset, &prepared.split, valid);
+        let ours = evaluate_cases(&model, &prepared, &experiment, &cases, split)?;
         let paired = external.pair(&prepared.dataset, &cases, &ours.ranks, path)?;
         let comparisons = paired_comparisons(&prepared.evaluator, &paired.a, &paired.b)?;
         let b = format!("{} ({})", external.system, path.display());
@@ -716,9 +727,8 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
         );
     }
     let Some(other) = compare else {
-        let evaluation = evaluate_with_ranks(&model, &prepared, &experiment, split)?;
+        let evaluation = evaluate_cases(&model, &prepared, &experiment, &cases, split)?;
         if let Some(path) = write_ranks {
-            let cases = cases(&prepared.dataset, &prepared.split, valid);
             let system = format!(
                 "latentr3 {} ({} checkpoint)",
                 run.display(),
@@ -740,7 +750,6 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
             other.display()
         );
     }
-    let cases = cases(&prepared.dataset, &prepared.split, valid);
     let a = prepared
         .evaluator
         .evaluate(&ModelScorer::new(&model), &cases, split)?;

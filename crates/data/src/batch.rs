@@ -225,7 +225,7 @@ impl TrainBatcher {
         dataset: &'a Dataset,
         seed: u64,
     ) -> impl Iterator<Item = TrainBatch> + 'a {
-        let windows = self.layout(seed).into_owned();
+        let windows = self.layout(seed);
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.shuffle(&mut Xoshiro256PlusPlus::seed_from_u64(seed));
         let seq_len = self.seq_len;

@@ -29,13 +29,18 @@ pub struct PairedComparison {
 
 impl PairedComparison {
     /// Whether the interval lies entirely above zero (B is better) or below (A is better).
-    pub fn verdict(&self) -> &'static str {
+    pub fn verdict(&self) -> String {
+        self.verdict_between("A", "B")
+    }
+
+    /// [`PairedComparison::verdict`] with the two sides named (`"RL better"`).
+    pub fn verdict_between(&self, a: &str, b: &str) -> String {
         if self.low > 0.0 {
-            "B better"
+            format!("{b} better")
         } else if self.high < 0.0 {
-            "A better"
+            format!("{a} better")
         } else {
-            "no significant difference"
+            "no significant difference".into()
         }
     }
 }
