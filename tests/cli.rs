@@ -431,6 +431,12 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     );
     assert!(same.status.success(), "{}", stderr(&same));
     let same: serde_json::Value = serde_json::from_str(&stdout(&same)).unwrap();
+    // The protocol names the split kind and the model, as `eval --run` does.
+    let split = same["protocol"]["split"].as_str().unwrap();
+    assert!(
+        split.contains("split of") && split.contains("model"),
+        "{split}"
+    );
     for c in same["comparisons"].as_array().unwrap() {
         assert_eq!(
             (c["low"].as_f64(), c["high"].as_f64()),

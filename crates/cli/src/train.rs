@@ -424,8 +424,15 @@ fn train_sft(
         &experiment.sft,
     )
     .num_rows();
+    // With random offsets the windows are re-cut every epoch; their count varies by a few
+    // percent around the fixed layout's (the progress bar shows each epoch's exact count).
+    let about = if experiment.sft.random_offsets {
+        "about "
+    } else {
+        ""
+    };
     eprintln!(
-        "{} model, {} parameters, {windows} training windows",
+        "{} model, {} parameters, {about}{windows} training windows",
         experiment.model.mode_name(),
         model.num_params(),
     );
@@ -750,9 +757,7 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
             other.display()
         );
     }
-    let a = prepared
-        .evaluator
-        .evaluate(&ModelScorer::new(&model), &cases, split)?;
+    let a = evaluate_cases(&model, &prepared, &experiment, &cases, split)?;
     let b = prepared
         .evaluator
         .evaluate(&ModelScorer::new(&other_model), &cases, split)?;
