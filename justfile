@@ -37,10 +37,11 @@ baseline which="pop" config="experiments/synthetic.toml":
 bench:
     bash benches/run.sh
 
-# Formatting and lints.
+# Formatting, lints and doc links.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 # TensorBoard over the run directories (pip install tensorboard).
 tb:

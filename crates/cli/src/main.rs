@@ -1,6 +1,10 @@
 //! `latentr3`: a thin command-line layer over the latentr3 crates. It parses arguments and
 //! experiment files, draws progress, and writes files; every computation lives in a library.
 
+// The `///` comments on the argument types are clap's help text, printed verbatim: `[data]` is a
+// TOML table and `<name>` a placeholder there, not rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod commands;
 mod experiment;
 mod fetch;

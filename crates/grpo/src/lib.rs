@@ -4,7 +4,7 @@
 //! embeddings and optimises only the [`LatentHead`](latentr3_model::LatentHead): each training
 //! sequence gets a group of latents `r + ε_k` (`ε_k ~ N(0, σ²I)`, the first noise-free), each
 //! candidate scores the true next item directly (no rollouts), and the [rewards](reward) become
-//! [advantages](advantage) for a clipped [objective](objective). Validation runs every
+//! [advantages](advantage) for a clipped [objective]. Validation runs every
 //! `eval_every` steps with the eval crate's collapse monitor. Settings: [`RlConfig`].
 //!
 //! ```no_run
