@@ -148,4 +148,20 @@ mod tests {
         assert!(Experiment::load(file.path(), &["data.filter.bogus=1".into()]).is_err());
         assert!(Experiment::load(file.path(), &["novalue".into()]).is_err());
     }
+
+    #[test]
+    fn shipped_experiments_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let experiment = Experiment::load(&path, &[])
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                names.push(experiment.name.unwrap());
+            }
+        }
+        names.sort();
+        assert_eq!(names, ["amazon-2018-toys", "ml-100k", "ml-1m", "synthetic"]);
+    }
 }
