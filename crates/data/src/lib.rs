@@ -5,8 +5,8 @@
 //! - [`load`]: MovieLens (100K `u.data`, 1M/10M `ratings.dat`, 20M/25M/32M/latest-small
 //!   `ratings.csv`), RecBole atomic `*.inter`, Amazon 2014/2018 JSON lines (plain or gzip), the
 //!   Amazon ratings-only CSV and Amazon 2023 JSONL, parsed with polars; titles files.
-//! - [`preprocess`](mod@preprocess): rating threshold, time window, de-duplication, iterative k-core, dense ids
-//!   (item 0 is padding) and chronological sequences with a stable tie-break.
+//! - [`preprocess`](mod@preprocess): rating threshold, time window, de-duplication, iterative
+//!   k-core, dense ids (item 0 is padding) and chronological sequences with a stable tie-break.
 //! - [`split`]: leave-one-out and the LatentR³ global temporal split.
 //! - [`popularity`]: training-split item counts and the 80% short-head / long-tail partition.
 //! - [`batch`]: left-padded training and evaluation batches in flat buffers.
