@@ -75,6 +75,31 @@ pub struct TrainBatcher {
     batch_size: usize,
 }
 
+/// Pushes the windows of the prefix `items[..end]` of `user`'s sequence: one ends at `end`, each
+/// earlier one `stride` items before the next, down to the first that starts at item 0. Each
+/// trains its last `stride` targets; the first window of the sequence, and every window when
+/// they do not overlap (`stride == seq_len`), trains all of its own.
+fn push_windows(windows: &mut Vec<Window>, user: UserId, mut end: u32, seq_len: u32, stride: u32) {
+    while end > 1 {
+        let start = end.saturating_sub(seq_len + 1);
+        let trained = if start == 0 || stride == seq_len {
+            u32::MAX
+        } else {
+            stride
+        };
+        windows.push(Window {
+            user,
+            start,
+            end,
+            trained,
+        });
+        if start == 0 {
+            break;
+        }
+        end -= stride;
+    }
+}
+
 impl TrainBatcher {
     /// Non-overlapping windows over the split's training sequences.
     pub fn new(dataset: &Dataset, split: &Split, seq_len: usize, batch_size: usize) -> Self {
@@ -102,25 +127,13 @@ impl TrainBatcher {
         };
         let mut windows = Vec::new();
         for (user, items) in split.train_sequences(dataset) {
-            let mut end = items.len();
-            while end > 1 {
-                let start = end.saturating_sub(seq_len + 1);
-                let trained = if start == 0 || stride == seq_len {
-                    u32::MAX
-                } else {
-                    stride as u32
-                };
-                windows.push(Window {
-                    user,
-                    start: start as u32,
-                    end: end as u32,
-                    trained,
-                });
-                if start == 0 {
-                    break;
-                }
-                end -= stride;
-            }
+            push_windows(
+                &mut windows,
+                user,
+                items.len() as u32,
+                seq_len as u32,
+                stride as u32,
+            );
         }
         TrainBatcher {
             windows,
@@ -178,19 +191,7 @@ impl TrainBatcher {
                 }
                 end -= offset;
             }
-            while end > 1 {
-                let start = end.saturating_sub(seq_len + 1);
-                windows.push(Window {
-                    user,
-                    start,
-                    end,
-                    trained: u32::MAX,
-                });
-                if start == 0 {
-                    break;
-                }
-                end -= seq_len;
-            }
+            push_windows(&mut windows, user, end, seq_len, seq_len);
         }
         Cow::Owned(windows)
     }
