@@ -75,25 +75,31 @@ pub struct TrainBatcher {
     batch_size: usize,
 }
 
+impl Window {
+    /// The window of at most `seq_len + 1` items ending at `end`, training its last `trained`
+    /// targets, or all of them when it starts at the sequence's first item (no earlier window
+    /// holds the others).
+    fn ending_at(user: UserId, end: u32, seq_len: u32, trained: u32) -> Window {
+        let start = end.saturating_sub(seq_len + 1);
+        Window {
+            user,
+            start,
+            end,
+            trained: if start == 0 { u32::MAX } else { trained },
+        }
+    }
+}
+
 /// Pushes the windows of the prefix `items[..end]` of `user`'s sequence: one ends at `end`, each
 /// earlier one `stride` items before the next, down to the first that starts at item 0. Each
 /// trains its last `stride` targets; the first window of the sequence, and every window when
 /// they do not overlap (`stride == seq_len`), trains all of its own.
 fn push_windows(windows: &mut Vec<Window>, user: UserId, mut end: u32, seq_len: u32, stride: u32) {
+    let trained = if stride == seq_len { u32::MAX } else { stride };
     while end > 1 {
-        let start = end.saturating_sub(seq_len + 1);
-        let trained = if start == 0 || stride == seq_len {
-            u32::MAX
-        } else {
-            stride
-        };
-        windows.push(Window {
-            user,
-            start,
-            end,
-            trained,
-        });
-        if start == 0 {
+        let window = Window::ending_at(user, end, seq_len, trained);
+        windows.push(window);
+        if window.start == 0 {
             break;
         }
         end -= stride;
@@ -178,15 +184,9 @@ impl TrainBatcher {
             let offset = rng.random_range(0..seq_len);
             let mut end = len;
             if offset > 0 && len > offset + 1 {
-                let start = len.saturating_sub(seq_len + 1);
-                let trained = if start == 0 { u32::MAX } else { offset };
-                windows.push(Window {
-                    user,
-                    start,
-                    end,
-                    trained,
-                });
-                if start == 0 {
+                let window = Window::ending_at(user, len, seq_len, offset);
+                windows.push(window);
+                if window.start == 0 {
                     continue;
                 }
                 end -= offset;
