@@ -250,10 +250,9 @@ fn thoughts_after_every_position_match_the_last_thought_and_are_causal() {
 fn history_states(model: &Recommender, history: &[u32], len: usize) -> Tensor<2> {
     let device = Device::default();
     let inputs = Inputs::from_histories(&[history], len, &device);
-    let [_, seen, d] = model.encode(&inputs).hidden.dims();
-    model
-        .encode(&inputs)
-        .hidden
+    let hidden = model.encode(&inputs).hidden;
+    let [_, seen, d] = hidden.dims();
+    hidden
         .narrow(1, seen - history.len(), history.len())
         .reshape([history.len(), d])
 }
