@@ -38,6 +38,9 @@ def main(path):
     test = df[position == length - 1]
     valid = df[(position == length - 2) & (length >= 3)]
     train = df[position < length - 2]
+    # Training samples (targets): positions from 1 up to the validation target; users with
+    # fewer than 3 items are never evaluated and train on all of theirs.
+    train_samples = (position >= 1) & (position < np.where(length >= 3, length - 2, length))
     # Sequences as arrays per user (what a batcher reads).
     offsets = np.concatenate([[0], np.cumsum(df.groupby("user", sort=True).size().to_numpy())])
     items = df["item"].to_numpy()
@@ -57,6 +60,7 @@ def main(path):
         "offsets": int(len(offsets) - 1),
         "valid": int(len(valid)),
         "train": int(len(train)),
+        "train_samples": int(train_samples.sum()),
     }))
 
 

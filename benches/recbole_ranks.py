@@ -6,7 +6,7 @@ Loads the checkpoint RecBole saved (its best validation epoch) with RecBole's ow
 `load_data_and_model`, scores every item for each test user as RecBole's full-sort evaluation
 does (padding item excluded, no history masking for sequential models), and writes the rank of
 each user's target with latentr3's tie rule (1 + the number of other items scoring at least as
-high as the target; see metrics.md). Also prints NDCG@10 and HR@10 from these ranks, to check
+high as the target), and the protocol they were computed under. Also prints NDCG@10 and HR@10 from these ranks, to check
 them against the test result RecBole printed for the same run."""
 import json
 import math
@@ -40,7 +40,9 @@ def main(model_file, out, label):
     hit = sum(r["rank"] <= 10 for r in ranks) / len(ranks)
     print(json.dumps({"users": len(ranks), "ndcg@10": round(ndcg, 4), "hit@10": round(hit, 4)}))
     with open(out, "w") as f:
-        json.dump({"system": label, "ranks": ranks}, f)
+        # RecBole's sequential full-sort protocol: leave-one-out, nothing masked, every item.
+        protocol = {"split": "leave-one-out", "mask_history": False, "items": dataset.item_num - 1}
+        json.dump({"system": label, "protocol": protocol, "ranks": ranks}, f)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,15 @@ for impl, rs in by.items():
         extra = f", peak RSS / file size {statistics.median(r['peak_rss_bytes'] / r['file_bytes'] for r in rs):.2f}"
     secs = statistics.median(r["seconds"] for r in rs)
     print(f"{impl:<22} runs {len(rs)}  median {secs:8.2f} s  {rate} {medians[impl]:>12,.0f}  peak RSS {rss:8.0f} MiB{extra}")
+# Both sides must have computed the same thing: equal counts, asserted.
+counted = ["users", "items", "interactions", "train_samples", "valid", "test"]
+shared = [c for c in counted if all(c in r for r in rows)]
+for c in shared:
+    values = {r["impl"]: r[c] for r in rows}
+    if len(set(values.values())) != 1:
+        sys.exit(f"counts differ: {c} {values}")
+if shared:
+    print("counts agree: " + ", ".join(f"{c} {rows[0][c]:,}" for c in shared))
 ours = [v for k, v in medians.items() if k.startswith("latentr3")]
 peers = [v for k, v in medians.items() if not k.startswith("latentr3")]
 if ours and peers:

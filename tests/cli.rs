@@ -510,6 +510,26 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         stderr(&zero)
     );
 
+    // Ranks computed under another protocol (here: masking) are refused, naming it.
+    let mut unmasked_ranks = ranks.clone();
+    unmasked_ranks["protocol"]["mask_history"] = serde_json::json!(false);
+    std::fs::write(dir.path().join("unmasked.json"), unmasked_ranks.to_string()).unwrap();
+    let mixed = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--compare-ranks",
+            "unmasked.json",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !mixed.status.success() && stderr(&mixed).contains("mask_history: false"),
+        "{}",
+        stderr(&mixed)
+    );
+
     let unmasked = latentr3(
         &[
             "eval",
@@ -523,6 +543,50 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     );
     assert!(unmasked.status.success(), "{}", stderr(&unmasked));
     assert!(stdout(&unmasked).contains("\"mask_history\": false"));
+
+    // A copy of the run whose experiment does not mask: comparing the two would mix protocols.
+    let copy = dir.path().join("runs/tiny-unmasked");
+    std::fs::create_dir_all(copy.join("checkpoints")).unwrap();
+    for file in ["checkpoints/sft.bpk", "checkpoints/sft-done.json"] {
+        std::fs::copy(run.join(file), copy.join(file)).unwrap();
+    }
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    let config = config.replace("mask_history = true", "mask_history = false");
+    std::fs::write(copy.join("config.toml"), config).unwrap();
+    let mixed = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--compare",
+            "runs/tiny-unmasked",
+            "--compare-stage",
+            "sft",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !mixed.status.success() && stderr(&mixed).contains("eval.mask_history: true vs false"),
+        "{}",
+        stderr(&mixed)
+    );
+    let mixed = latentr3(
+        &[
+            "train",
+            "--config",
+            "tiny.toml",
+            "--init",
+            "runs/tiny-unmasked",
+            "--out",
+            "runs/from-unmasked",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !mixed.status.success() && stderr(&mixed).contains("eval.mask_history: true vs false"),
+        "{}",
+        stderr(&mixed)
+    );
     let bad = latentr3(
         &["eval", "--run", "runs/tiny", "--set", "model.hidden=8"],
         dir.path(),
@@ -546,7 +610,14 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         dir.path(),
     );
     assert!(top.status.success(), "{}", stderr(&top));
-    assert_eq!(stdout(&top).lines().count(), 6, "{}", stdout(&top));
+    let listed = stdout(&top);
+    assert_eq!(listed.lines().count(), 7, "{listed}");
+    assert!(listed.starts_with("history items masked"), "{listed}");
+    // The given history is what the user has seen: none of it is recommended again.
+    for line in listed.lines().skip(2) {
+        let item = line.split_whitespace().nth(1).unwrap();
+        assert!(!["i1", "i2", "i3"].contains(&item), "{listed}");
+    }
     let unknown = latentr3(
         &["recommend", "--run", "runs/tiny", "--history", "nope"],
         dir.path(),

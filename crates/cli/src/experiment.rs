@@ -80,6 +80,50 @@ impl Experiment {
     }
 }
 
+impl Experiment {
+    /// What makes two experiments' evaluations incomparable, one line per difference (dotted
+    /// setting, both values): the data and its split (which cases, which candidates, which
+    /// inputs) and whether seen items are masked. Empty when a paired comparison is meaningful.
+    pub fn protocol_differences(&self, other: &Experiment) -> Vec<String> {
+        let mut out = Vec::new();
+        let as_value = |e: &Experiment| {
+            serde_json::json!({
+                "data": e.data,
+                "eval": { "mask_history": e.eval.mask_history },
+            })
+        };
+        differences("", &as_value(self), &as_value(other), &mut out);
+        out
+    }
+}
+
+/// Appends `path: a vs b` for every leaf where `a` and `b` differ.
+fn differences(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                differences(
+                    &child,
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} vs {b}")),
+        _ => {}
+    }
+}
+
 fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
     let Some((key, raw)) = assignment.split_once('=') else {
         bail!("--set {assignment}: expected key=value, such as --set data.filter.user_core=10");
@@ -147,6 +191,29 @@ mod tests {
         assert_eq!(experiment.eval.ks, [1, 3]);
         assert!(Experiment::load(file.path(), &["data.filter.bogus=1".into()]).is_err());
         assert!(Experiment::load(file.path(), &["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn protocol_differences_name_the_setting() {
+        let file = write("[data]\npath = \"u.data\"\n");
+        let a = Experiment::load(file.path(), &[]).unwrap();
+        let same = Experiment::load(file.path(), &["sft.lr=0.5".into()]).unwrap();
+        assert!(
+            a.protocol_differences(&same).is_empty(),
+            "training settings are not protocol"
+        );
+        let b = Experiment::load(
+            file.path(),
+            &[
+                "eval.mask_history=false".into(),
+                "data.split.kind=\"temporal\"".into(),
+            ],
+        )
+        .unwrap();
+        let found = a.protocol_differences(&b);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("data.split.kind: \"leave-one-out\" vs \"temporal\""));
+        assert_eq!(found[1], "eval.mask_history: true vs false");
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct RlSummary {
 pub struct RunReport {
     pub sft: Report,
     pub rl: Option<Report>,
-    /// RL − SFT on the same test cases (paired bootstrap).
+    /// RL − SFT on the test cases of `rl`, under its protocol (paired bootstrap).
     pub rl_vs_sft: Vec<PairedComparison>,
     pub rl_stage: Option<RlSummary>,
 }

@@ -349,9 +349,17 @@ fn check_init_source(source: &Path, experiment: &Experiment) -> Result<()> {
         );
     }
     let theirs = Experiment::load(&config, &[])?;
-    if theirs.data != experiment.data || theirs.model != experiment.model {
+    let differences = experiment.protocol_differences(&theirs);
+    if !differences.is_empty() {
         bail!(
-            "--init {}: its [data] or [model] settings differ from this experiment's; the RL stage must start from an SFT model of the same data and architecture",
+            "--init {}: its SFT stage was selected and tested under another protocol than this experiment's (this vs its):\n  {}",
+            source.display(),
+            differences.join("\n  ")
+        );
+    }
+    if theirs.model != experiment.model {
+        bail!(
+            "--init {}: its [model] settings differ from this experiment's; the RL stage must start from an SFT model of the same architecture",
             source.display()
         );
     }
@@ -713,6 +721,15 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
     let cases = cases(&prepared.dataset, &prepared.split, valid);
     if let Some(path) = compare_ranks {
         let external = ExternalRanks::load(path)?;
+        let ours = RanksProtocol::of(&experiment, &prepared.dataset);
+        if external.protocol != ours {
+            bail!(
+                "{}: its ranks were computed under another protocol than this run's: {:?} (theirs) vs {:?} (ours); a paired comparison needs the same split, masking and candidate set (--set eval.mask_history=... changes ours)",
+                path.display(),
+                external.protocol,
+                ours
+            );
+        }
         let ours = evaluate_cases(&model, &prepared, &experiment, &cases, split)?;
         let paired = external.pair(&prepared.dataset, &cases, &ours.ranks, path)?;
         let comparisons = paired_comparisons(&prepared.evaluator, &paired.a, &paired.b)?;
@@ -744,17 +761,26 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
                     Stage::Rl => "rl",
                 }
             );
-            let ranks = ExternalRanks::of(system, &prepared.dataset, &cases, &evaluation.ranks);
+            let protocol = RanksProtocol::of(&experiment, &prepared.dataset);
+            let ranks = ExternalRanks::of(
+                system,
+                protocol,
+                &prepared.dataset,
+                &cases,
+                &evaluation.ranks,
+            );
             write_atomic(path, serde_json::to_string(&ranks)?.as_bytes())?;
         }
         return print_report(&evaluation.report, json);
     };
     let (other_experiment, _, other_model) = load_run(other, overrides, compare_stage, &device)?;
-    if other_experiment.data != experiment.data {
+    let differences = experiment.protocol_differences(&other_experiment);
+    if !differences.is_empty() {
         bail!(
-            "{} and {} use different [data] settings; a paired comparison needs the same test cases",
+            "{} and {} were not evaluated under the same protocol, so a paired comparison would mix them:\n  {}\n(A vs B; --set eval.mask_history=... applies to both runs)",
             run.display(),
-            other.display()
+            other.display(),
+            differences.join("\n  ")
         );
     }
     let a = evaluate_cases(&model, &prepared, &experiment, &cases, split)?;
@@ -816,13 +842,36 @@ fn print_comparisons(
 }
 
 /// Another system's rank of each user's target on the same protocol, for `eval
-/// --compare-ranks`: `{"system": "...", "ranks": [{"user": "196", "target": "242", "rank": 12},
-/// ...]}` with original user and item ids and 1-based full-ranking ranks.
+/// --compare-ranks`: `{"system": "...", "protocol": {"split": "leave-one-out", "mask_history":
+/// false, "items": 1682}, "ranks": [{"user": "196", "target": "242", "rank": 12}, ...]}` with
+/// original user and item ids and 1-based full-ranking ranks.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalRanks {
     pub system: String,
+    /// How the ranks were computed; a file whose protocol differs from the run's is refused.
+    pub protocol: RanksProtocol,
     pub ranks: Vec<ExternalRank>,
+}
+
+/// The protocol of a ranks file: split kind, whether seen items were masked, and how many
+/// items were ranked (full ranking over the whole catalogue).
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RanksProtocol {
+    pub split: latentr3_data::SplitKind,
+    pub mask_history: bool,
+    pub items: usize,
+}
+
+impl RanksProtocol {
+    fn of(experiment: &Experiment, dataset: &latentr3_data::Dataset) -> RanksProtocol {
+        RanksProtocol {
+            split: experiment.data.split.kind,
+            mask_history: experiment.eval.mask_history,
+            items: dataset.num_items(),
+        }
+    }
 }
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -845,12 +894,14 @@ impl ExternalRanks {
     /// The ranks of `cases` (one per case) under original user and item ids.
     fn of(
         system: String,
+        protocol: RanksProtocol,
         dataset: &latentr3_data::Dataset,
         cases: &[latentr3_eval::Case<'_>],
         ranks: &[u32],
     ) -> ExternalRanks {
         ExternalRanks {
             system,
+            protocol,
             ranks: cases
                 .iter()
                 .zip(ranks)
@@ -868,7 +919,7 @@ impl ExternalRanks {
             .with_context(|| format!("cannot read --compare-ranks file {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| {
             format!(
-                "{}: expected {{\"system\": \"...\", \"ranks\": [{{\"user\": \"...\", \"target\": \"...\", \"rank\": 1}}, ...]}}",
+                "{}: expected {{\"system\": \"...\", \"protocol\": {{\"split\": \"leave-one-out\", \"mask_history\": false, \"items\": 1682}}, \"ranks\": [{{\"user\": \"...\", \"target\": \"...\", \"rank\": 1}}, ...]}}",
                 path.display()
             )
         })
@@ -929,7 +980,7 @@ impl ExternalRanks {
 
 pub fn recommend(run: &Path, stage: Option<Stage>, history: &str, k: usize) -> Result<()> {
     let device = device("cpu")?;
-    let (_, prepared, model) = load_run(run, &[], stage, &device)?;
+    let (experiment, prepared, model) = load_run(run, &[], stage, &device)?;
     let dataset = &prepared.dataset;
     let mut items = Vec::new();
     for original in history.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -955,16 +1006,22 @@ pub fn recommend(run: &Path, stage: Option<Stage>, history: &str, k: usize) -> R
         .scores(&inputs)
         .into_data()
         .try_into_vec_as::<f32>()?;
-    let mut ranked: Vec<u32> = (1..=dataset.num_items() as u32)
-        .filter(|i| !items.contains(i))
-        .collect();
-    ranked.sort_by(|a, b| {
-        scores[*b as usize]
-            .total_cmp(&scores[*a as usize])
-            .then(a.cmp(b))
-    });
+    // The evaluator's rule: the whole given history is what the user has seen (masked as the
+    // run's evaluation masks it, even beyond the model's input window); ties by item id.
+    let mask = experiment.eval.mask_history;
+    let mut ranked = scores.clone();
+    let mut top = Vec::with_capacity(k);
+    latentr3_eval::ranking::top_row(&mut ranked, if mask { &items } else { &[] }, k, &mut top);
+    println!(
+        "history items {}",
+        if mask {
+            "masked (eval.mask_history)"
+        } else {
+            "not masked (eval.mask_history = false)"
+        }
+    );
     println!("{:>4}  {:>10}  {:>9}  title", "rank", "item", "score");
-    for (rank, &item) in ranked.iter().take(k).enumerate() {
+    for (rank, &item) in top.iter().enumerate() {
         println!(
             "{:>4}  {:>10}  {:>9.4}  {}",
             rank + 1,

@@ -80,12 +80,14 @@ fn run(path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let seconds = started.elapsed().as_secs_f64();
     let rows = dataset.raw.interactions;
     println!(
-        "{{\"impl\":\"latentr3\",\"rows\":{rows},\"seconds\":{seconds:.3},\"rows_per_s\":{:.0},\"peak_rss_bytes\":{},\"file_bytes\":{file_bytes},\"users\":{},\"items\":{},\"interactions\":{},\"test\":{}}}",
+        "{{\"impl\":\"latentr3\",\"rows\":{rows},\"seconds\":{seconds:.3},\"rows_per_s\":{:.0},\"peak_rss_bytes\":{},\"file_bytes\":{file_bytes},\"users\":{},\"items\":{},\"interactions\":{},\"train_samples\":{},\"valid\":{},\"test\":{}}}",
         rows as f64 / seconds,
         peak_rss_bytes(),
         dataset.num_users(),
         dataset.num_items(),
         dataset.num_interactions(),
+        split.train.len(),
+        split.valid.len(),
         split.test.len()
     );
     Ok(())

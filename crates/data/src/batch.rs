@@ -21,6 +21,9 @@ pub struct TrainBatch {
     pub inputs: Vec<i64>,
     /// `[batch_size, seq_len]` next-item targets; 0 marks a position without a target.
     pub targets: Vec<i64>,
+    /// The sample of each row's last target (the last column), so a consumer can find what the
+    /// user had already seen before it ([`Split::seen`]), beyond the row's window.
+    pub last_targets: Vec<Sample>,
     pub batch_size: usize,
     pub seq_len: usize,
 }
@@ -238,8 +241,13 @@ impl TrainBatcher {
             let batch_size = rows.len();
             let mut inputs = vec![0i64; batch_size * seq_len];
             let mut targets = vec![0i64; batch_size * seq_len];
+            let mut last_targets = Vec::with_capacity(batch_size);
             for (row, &index) in rows.iter().enumerate() {
                 let w = windows[index];
+                last_targets.push(Sample {
+                    user: w.user,
+                    position: w.end - 1,
+                });
                 let items = &dataset.sequences.items(w.user)[w.start as usize..w.end as usize];
                 let n = items.len() - 1;
                 let offset = row * seq_len + seq_len - n;
@@ -253,6 +261,7 @@ impl TrainBatcher {
             TrainBatch {
                 inputs,
                 targets,
+                last_targets,
                 batch_size,
                 seq_len,
             }
@@ -413,6 +422,34 @@ mod tests {
         assert!(rows.contains(&(&[0, 0, 0, 11][..], &[0, 0, 0, 12][..])));
         assert!(rows.contains(&(&[2, 3, 4, 5][..], &[3, 4, 5, 6][..])));
         assert!(rows.contains(&(&[0, 0, 0, 1][..], &[0, 0, 0, 2][..])));
+    }
+
+    #[test]
+    fn each_row_names_the_sample_of_its_last_target() {
+        let data = dataset();
+        let split = Split::new(&data, &SplitConfig::default()).unwrap();
+        for batcher in [
+            TrainBatcher::new(&data, &split, 3, 2),
+            TrainBatcher::with_stride(&data, &split, 3, 2, 1),
+        ] {
+            for batch in batcher.epoch(&data, 7) {
+                assert_eq!(batch.last_targets.len(), batch.batch_size);
+                for (row, sample) in batch.last_targets.iter().enumerate() {
+                    let items = data.sequences.items(sample.user);
+                    let end = (row + 1) * batch.seq_len - 1;
+                    assert_eq!(
+                        batch.targets[end],
+                        i64::from(items[sample.position as usize])
+                    );
+                    assert_eq!(
+                        batch.inputs[end],
+                        i64::from(items[sample.position as usize - 1])
+                    );
+                    // What the user had seen reaches past the window.
+                    assert_eq!(split.seen(&data, *sample).len(), sample.position as usize);
+                }
+            }
+        }
     }
 
     #[test]

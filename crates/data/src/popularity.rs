@@ -1,6 +1,7 @@
-//! Item popularity in the training split and the short-head / long-tail partition of
-//! `metrics.md`: the head is the smallest set of most popular items holding 80% of training
-//! interactions; every other item, unseen ones included, is in the long tail.
+//! Item popularity in the training split and the short-head / long-tail partition
+//! (Abdollahpouri et al., RecSys 2017): the head is the smallest set of most popular items
+//! holding 80% of training interactions; every other item, unseen ones included, is in the long
+//! tail.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,11 +24,11 @@ pub struct Popularity {
 }
 
 impl Popularity {
-    /// Popularity over each user's training prefix (every interaction up to the last training
-    /// target, the first item of the sequence included).
+    /// Popularity over the training part of the split ([`Split::training_part`]): no
+    /// validation or test target is ever counted.
     pub fn from_split(dataset: &Dataset, split: &Split) -> Popularity {
         let mut counts = vec![0u64; dataset.num_items() + 1];
-        let prefixes = split.train_sequences(dataset);
+        let prefixes = split.training_part(dataset);
         for (_, items) in &prefixes {
             for &item in *items {
                 counts[item as usize] += 1;

@@ -77,8 +77,11 @@ pub struct Sample {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Example<'a> {
     pub user: UserId,
-    /// The most recent `max_history` items before the target, oldest first.
+    /// The model's input: the most recent `max_history` items before the target, oldest first.
     pub history: &'a [ItemId],
+    /// What the user has already seen: every item before the target in their chronological
+    /// sequence ([`Split::seen`]), of which `history` is the tail.
+    pub seen: &'a [ItemId],
     pub target: ItemId,
 }
 
@@ -158,15 +161,54 @@ impl Split {
         })
     }
 
-    /// Resolves a sample to its history and target.
+    /// Resolves a sample to its history, what the user has seen, and its target.
     pub fn example<'a>(&self, dataset: &'a Dataset, sample: Sample) -> Example<'a> {
-        let items = dataset.sequences.items(sample.user);
-        let end = sample.position as usize;
-        let start = end.saturating_sub(self.config.max_history);
+        let seen = self.seen(dataset, sample);
+        let start = seen.len().saturating_sub(self.config.max_history);
         Example {
             user: sample.user,
-            history: &items[start..end],
-            target: items[end],
+            history: &seen[start..],
+            seen,
+            target: dataset.sequences.items(sample.user)[sample.position as usize],
+        }
+    }
+
+    /// The one definition of "already seen" (what history masking removes from a sample's
+    /// candidates): every interaction of the user before the sample's target in their
+    /// chronological sequence, equal timestamps in file order. Under leave-one-out that is the
+    /// whole prefix (training items, and the validation item for a test case); under the
+    /// temporal split it is everything before the target's time, including the user's earlier
+    /// validation and test targets. `max_history` bounds only the model's input, never this.
+    /// A slice of the sequence, so it costs no memory.
+    pub fn seen<'a>(&self, dataset: &'a Dataset, sample: Sample) -> &'a [ItemId] {
+        &dataset.sequences.items(sample.user)[..sample.position as usize]
+    }
+
+    /// Each user's part of the training data, the interactions that training popularity counts
+    /// ([`Popularity::from_split`](crate::Popularity::from_split)):
+    /// - leave-one-out: every interaction except the validation and test targets (users with
+    ///   fewer than 3 items are never evaluated and keep them all; a 3-item user keeps only the
+    ///   first, which is no training target but was consumed before the held-out ones);
+    /// - temporal: the prefix up to the user's last training target (nothing for a user whose
+    ///   first target falls after the training cut, so nothing from after it is counted).
+    ///
+    /// Users with an empty part are left out.
+    pub fn training_part<'a>(&self, dataset: &'a Dataset) -> Vec<(UserId, &'a [ItemId])> {
+        match self.config.kind {
+            SplitKind::LeaveOneOut => dataset
+                .sequences
+                .iter()
+                .map(|(user, items)| {
+                    let end = if items.len() >= 3 {
+                        items.len() - 2
+                    } else {
+                        items.len()
+                    };
+                    (user, &items[..end])
+                })
+                .filter(|(_, part)| !part.is_empty())
+                .collect(),
+            SplitKind::Temporal => self.train_sequences(dataset),
         }
     }
 
@@ -255,6 +297,126 @@ mod tests {
         let time = |s: Sample| data.sequences.times(s.user)[s.position as usize];
         let latest_train = split.train.iter().map(|&s| time(s)).max().unwrap();
         assert!(latest_train <= time(split.valid[0]));
+    }
+
+    #[test]
+    fn seen_is_the_whole_prefix_whatever_max_history() {
+        let items: Vec<ItemId> = (1..=12).collect();
+        let times: Vec<i64> = (0..12).collect();
+        let data = dataset(&[(&items, &times)]);
+        for kind in [SplitKind::LeaveOneOut, SplitKind::Temporal] {
+            let config = SplitConfig {
+                kind,
+                max_history: 3,
+                ..SplitConfig::default()
+            };
+            let split = Split::new(&data, &config).unwrap();
+            for &sample in split.train.iter().chain(&split.valid).chain(&split.test) {
+                let example = split.example(&data, sample);
+                let p = sample.position as usize;
+                assert_eq!(example.seen, &items[..p], "{kind:?} {sample:?}");
+                assert_eq!(example.history, &items[p.saturating_sub(3)..p]);
+                assert_eq!(example.target, items[p]);
+            }
+        }
+    }
+
+    #[test]
+    fn leave_one_out_short_users_and_the_training_part() {
+        // Users of 1, 2, 3 and 4 items.
+        let data = dataset(&[
+            (&[1], &[5]),
+            (&[2, 3], &[1, 2]),
+            (&[4, 5, 6], &[1, 2, 3]),
+            (&[7, 8, 9, 10], &[1, 2, 3, 4]),
+        ]);
+        let split = Split::new(&data, &SplitConfig::default()).unwrap();
+        let at = |user, position| Sample { user, position };
+        // 1 item: nothing to predict. 2 items: one training target, never evaluated.
+        // 3 items: validation and test only. 4 items: one of each.
+        assert_eq!(split.train, [at(1, 1), at(3, 1)]);
+        assert_eq!(split.valid, [at(2, 1), at(3, 2)]);
+        assert_eq!(split.test, [at(2, 2), at(3, 3)]);
+        // Popularity counts every interaction but the validation and test targets.
+        let part = split.training_part(&data);
+        assert_eq!(
+            part,
+            vec![
+                (0, &[1][..]),
+                (1, &[2, 3][..]),
+                (2, &[4][..]),
+                (3, &[7, 8][..])
+            ]
+        );
+        let popularity = crate::Popularity::from_split(&data, &split);
+        assert_eq!(popularity.train_users, 4);
+        let counted: Vec<u32> = (0..=10)
+            .filter(|&i| popularity.counts[i] > 0)
+            .map(|i| i as u32)
+            .collect();
+        assert_eq!(counted, [1, 2, 3, 4, 7, 8]);
+    }
+
+    #[test]
+    fn temporal_cuts_with_equal_timestamps_never_train_on_the_future() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(11);
+        for round in 0..50 {
+            // Few distinct timestamps, so the cut points fall inside runs of equal times.
+            let users: Vec<(Vec<ItemId>, Vec<i64>)> = (0..rng.random_range(2..12))
+                .map(|_| {
+                    let n = rng.random_range(1..15);
+                    let mut times: Vec<i64> = (0..n).map(|_| rng.random_range(0..6)).collect();
+                    times.sort_unstable();
+                    ((1..=n as ItemId).collect(), times)
+                })
+                .collect();
+            let borrowed: Vec<(&[ItemId], &[i64])> = users
+                .iter()
+                .map(|(i, t)| (i.as_slice(), t.as_slice()))
+                .collect();
+            let data = dataset(&borrowed);
+            let config = SplitConfig {
+                kind: SplitKind::Temporal,
+                ..SplitConfig::default()
+            };
+            let Ok(split) = Split::new(&data, &config) else {
+                continue;
+            };
+            let time = |s: &Sample| data.sequences.times(s.user)[s.position as usize];
+            let latest = |part: &[Sample]| part.iter().map(time).max();
+            let earliest = |part: &[Sample]| part.iter().map(time).min();
+            let (train, valid, test) = (&split.train, &split.valid, &split.test);
+            if let (Some(a), Some(b)) = (latest(train), earliest(valid)) {
+                assert!(
+                    a <= b,
+                    "round {round}: training target at {a} after validation at {b}"
+                );
+            }
+            if let (Some(a), Some(b)) = (latest(train), earliest(test)) {
+                assert!(
+                    a <= b,
+                    "round {round}: training target at {a} after test at {b}"
+                );
+            }
+            if let (Some(a), Some(b)) = (latest(valid), earliest(test)) {
+                assert!(
+                    a <= b,
+                    "round {round}: validation target at {a} after test at {b}"
+                );
+            }
+            // A user's training samples stay a prefix of their sequence (the batcher relies on it).
+            for (user, prefix) in split.train_sequences(&data) {
+                let trained = train.iter().filter(|s| s.user == user).count();
+                assert_eq!(prefix.len(), trained + 1, "round {round}, user {user}");
+            }
+            // Every part the popularity counts precedes every held-out target of its user.
+            for (user, part) in split.training_part(&data) {
+                for s in valid.iter().chain(test).filter(|s| s.user == user) {
+                    assert!(part.len() <= s.position as usize);
+                }
+            }
+        }
     }
 
     #[test]

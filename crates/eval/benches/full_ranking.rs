@@ -60,6 +60,7 @@ fn main() {
         .map(|u| Case {
             user: u as u32,
             history: &histories[u * HISTORY..(u + 1) * HISTORY],
+            seen: &histories[u * HISTORY..(u + 1) * HISTORY],
             target: (mix(u as u64 ^ 0xdead_beef) % items as u64) as u32 + 1,
         })
         .collect();

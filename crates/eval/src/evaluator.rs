@@ -1,16 +1,32 @@
 //! Where every metric is defined and computed: full ranking with ties broken against the target,
 //! partial top-K selection, and counters that merge across batches.
 //!
-//! Definitions follow `metrics.md`. Where common libraries differ:
-//! - **Ties**: rank = 1 + #{other items scoring >= the target}, so a constant scorer gets
+//! For test cases with ranks `r` (see [`ranking`](crate::ranking)), over all `n` real items:
+//! - HR@K = mean of `1[r ≤ K]`; NDCG@K = mean of `1[r ≤ K] / log2(r + 1)`; MRR@K = mean of
+//!   `1[r ≤ K] / r`. HeadHR/HeadNDCG and TailHR/TailNDCG: the same over the cases whose target
+//!   is a short-head / long-tail item.
+//! - With `x_i` the number of top-K lists holding item `i` (zeros included) and `c_i` the item's
+//!   training interactions: ItemCoverage@K = #{i: x_i > 0} / n; Gini@K = Σ_j (2j − n − 1)
+//!   x_(j) / (n Σ x), `x` sorted ascending (1 − 1/n is total collapse); Entropy@K = −Σ p_i ln
+//!   p_i with `p_i = x_i / (cases · K)`, and EntropyNorm@K the same over `ln n`; ARP@K = mean
+//!   over lists of the mean `c_i` of its items; APLT@K = mean over lists of |list ∩ tail| / K;
+//!   Novelty@K = mean over listed items of −log2((c_i + 1) / (|U_train| + 1)).
+//! - The short head is the most popular items holding 80% of training interactions; the tail
+//!   is every other item, unseen ones included (Abdollahpouri et al., RecSys 2017).
+//!
+//! Ranks follow the one rule of [`ranking`](crate::ranking) (ties against the target, NaN as
+//! −∞, masked items out of the candidate set). Where common libraries differ:
+//! - **Ties**: rank = 1 + #{other candidates scoring >= the target}, so a constant scorer gets
 //!   HR@K ≈ K/n. RecBole's full-sort ranks by `torch.topk` order instead (ties favour lower ids).
-//! - **Masking**: history items are removed from the candidates when `mask_history` is on.
-//!   RecBole does not mask for sequential models; set `mask_history = false` to compare.
+//! - **Masking**: with `mask_history` on, every item the user interacted with before the target
+//!   ([`Case::seen`]: the whole earlier sequence in the split's view, not only the model's input
+//!   window) leaves the candidate set; the target never does. RecBole does not mask for
+//!   sequential models; set `mask_history = false` to compare.
 //! - **Gini**: higher = more concentrated (RecBole's sign; Elliot reports the reverse).
 //! - **Entropy**: `p_i = x_i / (|U| K)` over all n items; RecBole normalises by the number of
 //!   distinct recommended items, we report the raw value and the value divided by `ln n`.
 //! - **Top-K lists** are ordered by score, equal scores by ascending item id. Items scored NaN or
-//!   −∞ are never recommended; a NaN target score counts as the worst rank.
+//!   −∞ are never recommended; a target scored NaN or −∞ ranks last among the candidates.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +34,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
+use crate::ranking::rank_row;
 use crate::report::{Protocol, Report};
 use crate::scorer::{Case, Scorer};
 
@@ -27,7 +44,8 @@ use crate::scorer::{Case, Scorer};
 pub struct EvalConfig {
     /// Cut-offs, reported in increasing order.
     pub ks: Vec<usize>,
-    /// Remove the user's history items from the candidates.
+    /// Remove every item the user interacted with before the target (the whole earlier
+    /// sequence, not only the model's input window) from the candidates.
     pub mask_history: bool,
     /// Cases scored at once: memory is `batch_size × (items + 1)` floats per thread.
     pub batch_size: usize,
@@ -316,8 +334,9 @@ impl Evaluator {
         counters
     }
 
-    /// Ranks one case from its scores (`items + 1` slots; masked entries are overwritten) and
-    /// adds it to the counters. `top` is scratch space. Returns the target's rank.
+    /// Ranks one case from its scores (`items + 1` slots, overwritten by
+    /// [`rank_row`]) and adds it to the counters. `top` is scratch
+    /// space. Returns the target's rank.
     pub fn count_case(
         &self,
         case: &Case<'_>,
@@ -326,20 +345,13 @@ impl Evaluator {
         counters: &mut Counters,
     ) -> u32 {
         let target = case.target as usize;
-        scores[0] = f32::NEG_INFINITY;
-        if self.config.mask_history {
-            for &item in case.history {
-                if item as usize != target && (item as usize) < scores.len() {
-                    scores[item as usize] = f32::NEG_INFINITY;
-                }
-            }
-        }
-        let rank = rank_of(scores, target);
-        top_k(
-            scores,
-            *self.config.ks.last().expect("ks is not empty"),
-            top,
-        );
+        let excluded: &[u32] = if self.config.mask_history {
+            case.seen
+        } else {
+            &[]
+        };
+        let k = *self.config.ks.last().expect("ks is not empty");
+        let rank = rank_row(scores, target, excluded, k, top);
 
         let is_tail = self.stats.is_tail[target];
         counters.cases += 1;
@@ -448,38 +460,8 @@ impl Evaluator {
     }
 }
 
-/// 1 + the number of other real items scoring at least the target's score.
-fn rank_of(scores: &[f32], target: usize) -> u32 {
-    let t = scores[target];
-    if t.is_nan() {
-        return (scores.len() - 1) as u32;
-    }
-    // Counts the target itself, which stands for the "1 +".
-    scores[1..].iter().filter(|&&s| s >= t).count() as u32
-}
-
-/// The `k` best items (score descending, id ascending), skipping NaN and −∞.
-fn top_k(scores: &[f32], k: usize, top: &mut Vec<u32>) {
-    top.clear();
-    let mut threshold = f32::NEG_INFINITY;
-    for (item, &s) in scores.iter().enumerate().skip(1) {
-        // Strictly greater: with equal scores the earlier (lower) id stays.
-        if s > threshold || (top.len() < k && s > f32::NEG_INFINITY) {
-            let position = top.partition_point(|&other| scores[other as usize] >= s);
-            if position < k {
-                if top.len() == k {
-                    top.pop();
-                }
-                top.insert(position, item as u32);
-                if top.len() == k {
-                    threshold = scores[top[k - 1] as usize];
-                }
-            }
-        }
-    }
-}
-
-/// Gini of exposure counts over all items (zeros included), per `metrics.md`.
+/// Gini of exposure counts over all items (zeros included): Σ_j (2j − n − 1) x_(j) / (n Σ x)
+/// with `x` sorted ascending; 0 when nothing was counted.
 pub fn gini(counts: &[u64]) -> f64 {
     let n = counts.len();
     let total: u64 = counts.iter().sum();
@@ -494,35 +476,4 @@ pub fn gini(counts: &[u64]) -> f64 {
         .map(|(j, &x)| (2.0 * (j as f64 + 1.0) - n as f64 - 1.0) * x as f64)
         .sum();
     weighted / (n as f64 * total as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top_k_orders_by_score_then_id_and_skips_excluded() {
-        let scores = [
-            f32::NEG_INFINITY,
-            0.5,
-            0.9,
-            0.5,
-            f32::NAN,
-            0.9,
-            f32::NEG_INFINITY,
-        ];
-        let mut top = Vec::new();
-        top_k(&scores, 3, &mut top);
-        assert_eq!(top, [2, 5, 1]);
-        top_k(&scores, 6, &mut top);
-        assert_eq!(top, [2, 5, 1, 3], "NaN and -inf are never listed");
-    }
-
-    #[test]
-    fn rank_breaks_ties_against_the_target() {
-        let scores = [0.0, 1.0, 1.0, 1.0, 0.5];
-        assert_eq!(rank_of(&scores, 1), 3);
-        assert_eq!(rank_of(&scores, 4), 4);
-        assert_eq!(rank_of(&[0.0, f32::NAN, 1.0], 1), 2);
-    }
 }

@@ -5,9 +5,11 @@
 //! - [`Evaluator`]: HR, NDCG, MRR at several K; ItemCoverage, Gini, Entropy, ARP, APLT, Novelty;
 //!   head-target and tail-target accuracy. Streams scores batch by batch (memory is
 //!   `batch_size × items` per thread, not `users × items`), selects the top K by partial
-//!   selection and runs batches in parallel. Definitions: `metrics.md`; see [`evaluator`] for
+//!   selection and runs batches in parallel. Definitions: [`evaluator`], with
 //!   where they differ from RecBole and Elliot.
 //! - [`Scorer`]: what a model implements (any `Fn(&[Case], &mut [f32])` is one).
+//! - [`ranking`]: the one ranking rule (ties against the target, NaN as −∞, masking of what
+//!   the user has already seen), shared by the evaluator, the RL rewards and `recommend`.
 //! - [`baselines`]: most-popular and uniform random.
 //! - [`bootstrap`]: paired comparison with a seeded bootstrap 95% interval.
 //! - [`collapse`]: named alarms when coverage, Gini or APLT degrade against a reference.
@@ -23,7 +25,7 @@
 //! };
 //! let evaluator = Evaluator::new(EvalConfig { ks: vec![1, 2], ..Default::default() }, stats.clone())?;
 //! let history = [2u32];
-//! let cases = [Case { user: 0, history: &history, target: 1 }];
+//! let cases = [Case { user: 0, history: &history, seen: &history, target: 1 }];
 //! let evaluation = evaluator.evaluate(&MostPopular::new(&stats.counts), &cases, "test")?;
 //! assert_eq!(evaluation.report.metric("HR@1"), Some(1.0));
 //! println!("{}", evaluation.report);
@@ -35,6 +37,7 @@ pub mod bootstrap;
 pub mod collapse;
 pub mod error;
 pub mod evaluator;
+pub mod ranking;
 pub mod report;
 pub mod scorer;
 
@@ -42,5 +45,6 @@ pub use bootstrap::{PairedComparison, compare_ranks, paired_bootstrap, per_case}
 pub use collapse::{Alarm, CollapseConfig, CollapseMonitor};
 pub use error::{EvalError, Result};
 pub use evaluator::{Counters, EvalConfig, Evaluation, Evaluator, ItemStats, gini, hit, mrr, ndcg};
+pub use ranking::{rank_row, top_row};
 pub use report::{Protocol, Report};
 pub use scorer::{Case, Scorer};

@@ -1,10 +1,17 @@
 //! What a model must provide to be evaluated: scores for every item, a batch of cases at a time.
 
-/// One test case: a user, their history (oldest first) and the held-out target.
+/// One test case: a user, what the model reads, what the user has already seen, and the
+/// held-out target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Case<'a> {
     pub user: u32,
+    /// The model's input: the most recent items before the target (oldest first), at most the
+    /// split's `max_history` of them.
     pub history: &'a [u32],
+    /// Every item the user interacted with before the target, in the split's view (oldest
+    /// first; `history` is its tail). Masking removes these from the candidates, however long
+    /// the model's input is. May hold repeats and the target itself (repeat consumption).
+    pub seen: &'a [u32],
     pub target: u32,
 }
 

@@ -34,11 +34,13 @@ fn cases() -> Vec<Case<'static>> {
         Case {
             user: 0,
             history: &HISTORY_A,
+            seen: &HISTORY_A,
             target: 3,
         },
         Case {
             user: 1,
             history: &[],
+            seen: &[],
             target: 2,
         },
     ]
@@ -162,6 +164,7 @@ fn as_cases<'a>(histories: &'a [Vec<u32>], targets: &[u32]) -> Vec<Case<'a>> {
         .map(|(u, (h, &t))| Case {
             user: u as u32,
             history: h,
+            seen: h,
             target: t,
         })
         .collect()
@@ -211,6 +214,7 @@ fn k_larger_than_the_catalogue_is_a_clear_error() {
     let bad_target = [Case {
         user: 0,
         history: &[],
+        seen: &[],
         target: 6,
     }];
     let evaluator = Evaluator::new(

@@ -79,7 +79,9 @@ pub struct Outcome<'a> {
     pub scores: &'a [f32],
     pub target: u32,
     pub log_prob: f64,
-    /// Items removed from the ranking (the history, when masking is on; never the target).
+    /// What the user had already seen before the target (the whole earlier sequence,
+    /// [`Split::seen`](latentr3_data::Split::seen)) when masking is on, else empty: removed
+    /// from the ranking as the evaluator removes it (never the target).
     pub masked: &'a [u32],
 }
 
@@ -138,8 +140,8 @@ impl Rewards {
     }
 }
 
-/// The target's rank (1 + the other candidates scoring at least as high, as the evaluator
-/// counts ties) and the `k` best items.
+/// The target's rank and the `k` best items, under the evaluator's own rule
+/// ([`latentr3_eval::rank_row`]: ties against the target, NaN as −∞, masked items out).
 struct Ranking {
     rank: u32,
     top: Vec<u32>,
@@ -147,30 +149,17 @@ struct Ranking {
 
 impl Ranking {
     fn new(outcome: &Outcome<'_>, k: usize) -> Ranking {
-        let scores = outcome.scores;
-        let target_score = scores[outcome.target as usize];
-        let masked = |i: u32| i != outcome.target && outcome.masked.contains(&i);
-        let mut rank = 1u32;
-        // (score, item) of the best k so far, best first.
-        let mut top: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-        for (i, &s) in scores.iter().enumerate().skip(1) {
-            let i = i as u32;
-            if masked(i) {
-                continue;
-            }
-            if i != outcome.target && s >= target_score {
-                rank += 1;
-            }
-            if top.len() < k || s > top[top.len() - 1].0 {
-                let at = top.partition_point(|&(t, _)| t >= s);
-                top.insert(at, (s, i));
-                top.truncate(k);
-            }
-        }
-        Ranking {
-            rank,
-            top: top.into_iter().map(|(_, i)| i).collect(),
-        }
+        // The rule overwrites its row; the outcome's scores are shared by the group.
+        let mut scores = outcome.scores.to_vec();
+        let mut top = Vec::with_capacity(k);
+        let rank = latentr3_eval::rank_row(
+            &mut scores,
+            outcome.target as usize,
+            outcome.masked,
+            k,
+            &mut top,
+        );
+        Ranking { rank, top }
     }
 }
 
@@ -226,6 +215,79 @@ mod tests {
         let tied = [0.0, 0.7, 0.9, 0.7, 0.7, 0.8];
         rewards.score(&outcome(&tied, 4, &[]), &mut values);
         assert_eq!(values[2], 0.0, "rank 5 > k = 3");
+    }
+
+    #[test]
+    fn rewards_rank_exactly_as_the_evaluator_on_random_rows() {
+        use latentr3_eval::{Case, EvalConfig, Evaluator, ItemStats};
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(3);
+        for round in 0..300 {
+            let n = rng.random_range(3..40usize);
+            let k = rng.random_range(1..=n);
+            let is_tail: Vec<bool> = (0..=n).map(|i| i > 0 && rng.random_bool(0.4)).collect();
+            let scores: Vec<f32> = (0..=n)
+                .map(|_| match rng.random_range(0..12) {
+                    0 => f32::NAN,
+                    1 => f32::NEG_INFINITY,
+                    v => (v % 4) as f32,
+                })
+                .collect();
+            let target = rng.random_range(1..=n) as u32;
+            let seen: Vec<u32> = (0..rng.random_range(0..2 * n))
+                .map(|_| rng.random_range(1..=n) as u32)
+                .collect();
+            let mask = rng.random_bool(0.5);
+            let rewards = Rewards::new(
+                vec![
+                    RewardTerm {
+                        kind: RewardKind::Ndcg,
+                        weight: 1.0,
+                        k,
+                    },
+                    RewardTerm {
+                        kind: RewardKind::TailBonus,
+                        weight: 1.0,
+                        k,
+                    },
+                ],
+                is_tail.clone(),
+            );
+            let mut values = [0.0; 2];
+            let masked: &[u32] = if mask { &seen } else { &[] };
+            rewards.score(&outcome(&scores, target, masked), &mut values);
+
+            let stats = ItemStats {
+                counts: vec![1; n + 1],
+                is_tail,
+                train_users: 1,
+            };
+            let config = EvalConfig {
+                ks: vec![k],
+                mask_history: mask,
+                batch_size: 1,
+            };
+            let evaluator = Evaluator::new(config, stats).unwrap();
+            let table = scores.clone();
+            let scorer = move |_: &[Case<'_>], out: &mut [f32]| out.copy_from_slice(&table);
+            let case = Case {
+                user: 0,
+                history: &[],
+                seen: &seen,
+                target,
+            };
+            let report = evaluator.evaluate(&scorer, &[case], "t").unwrap().report;
+            assert_eq!(
+                Some(values[0]),
+                report.metric(&format!("NDCG@{k}")),
+                "round {round}"
+            );
+            assert_eq!(
+                Some(values[1]),
+                report.metric(&format!("APLT@{k}")),
+                "round {round}"
+            );
+        }
     }
 
     #[test]

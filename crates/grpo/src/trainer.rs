@@ -279,7 +279,7 @@ pub fn train(
                 &batch,
                 config,
                 &rewards,
-                mask_history,
+                mask_history.then_some(data),
                 lr,
                 &mut rng,
             )
@@ -382,13 +382,15 @@ impl Selection<'_> {
 }
 
 /// One batch: sample a group of latents per sequence, reward them, and take `iterations`
-/// optimiser steps on the head. Returns the log, or the non-finite loss value.
+/// optimiser steps on the head. With `masking`, what each user had already seen before the
+/// target (the whole earlier sequence, as the evaluator masks it) leaves the rewards' ranking.
+/// Returns the log, or the non-finite loss value.
 fn rl_step(
     policy: &mut Policy,
     batch: &TrainBatch,
     config: &RlConfig,
     rewards: &Rewards,
-    mask_history: bool,
+    masking: Option<&RlData<'_>>,
     lr: f64,
     rng: &mut Xoshiro256PlusPlus,
 ) -> Result<StepLog, f64> {
@@ -454,14 +456,13 @@ fn rl_step(
     let slots = logits.dims()[1];
     let scores = floats(logits.detach());
     let log_prob_values = floats(first_log_probs.clone().detach());
-    let histories: Vec<Vec<u32>> = if mask_history {
-        batch
-            .inputs
-            .chunks(len)
-            .map(|row| row.iter().filter(|&&i| i != 0).map(|&i| i as u32).collect())
-            .collect()
-    } else {
-        vec![Vec::new(); rows]
+    let seen: Vec<&[u32]> = match masking {
+        Some(data) => batch
+            .last_targets
+            .iter()
+            .map(|&sample| data.split.seen(data.dataset, sample))
+            .collect(),
+        None => vec![&[][..]; rows],
     };
     let terms = rewards.terms().len();
     let scored: Vec<(f64, Vec<f64>)> = (0..rows * group)
@@ -474,7 +475,7 @@ fn rl_step(
                     scores: &scores[member * slots..(member + 1) * slots],
                     target: targets[row] as u32,
                     log_prob: f64::from(log_prob_values[member]),
-                    masked: &histories[row],
+                    masked: seen[row],
                 },
                 &mut values,
             );

@@ -14,7 +14,8 @@ pub fn item_stats(popularity: &Popularity) -> ItemStats {
     }
 }
 
-/// Evaluation cases for samples of a split (most recent `max_history` items as the history).
+/// Evaluation cases for samples of a split: the most recent `max_history` items as the model's
+/// input, and the whole earlier sequence as what the user has seen ([`Split::seen`]).
 pub fn cases<'a>(dataset: &'a Dataset, split: &Split, samples: &[Sample]) -> Vec<Case<'a>> {
     samples
         .iter()
@@ -23,6 +24,7 @@ pub fn cases<'a>(dataset: &'a Dataset, split: &Split, samples: &[Sample]) -> Vec
             Case {
                 user: example.user,
                 history: example.history,
+                seen: example.seen,
                 target: example.target,
             }
         })
