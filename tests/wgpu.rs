@@ -5,9 +5,9 @@
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use latentr3_data::{DataConfig, Split, SplitConfig, SyntheticConfig, TrainBatch, TrainBatcher};
-use latentr3_model::sft::{SftConfig, batch_loss, optimizer};
-use latentr3_model::{Mode, ModelConfig, Recommender};
+use latentr3::data::{DataConfig, Split, SplitConfig, SyntheticConfig, TrainBatch, TrainBatcher};
+use latentr3::model::sft::{SftConfig, batch_loss, optimizer};
+use latentr3::model::{Mode, ModelConfig, Recommender};
 
 /// Relative agreement required of every step's loss. The two backends sum in different
 /// orders, and the difference grows over steps through the updated weights.

@@ -3,17 +3,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use latentr3_data::{
-    CacheUse, DataConfig, DataStats, Dataset, InteractionStats, Loaded, Popularity, Split,
-};
-use latentr3_eval::baselines::{MostPopular, UniformRandom};
-use latentr3_eval::{Case, Evaluator, Scorer};
-use latentr3_model::evaluation::item_stats;
+use latentr3::data::{DataConfig, DataStats, InteractionStats};
+use latentr3::eval::Scorer;
+use latentr3::eval::baselines::{MostPopular, UniformRandom};
+use latentr3::{Experiment, Prepared, prepare};
 
 use crate::Baseline;
-use crate::experiment::Experiment;
 use crate::fetch;
-use crate::progress::spinner;
+use crate::progress::{Bars, spinner};
 
 pub fn data_fetch(name: &str, dir: &Path) -> Result<()> {
     let path = fetch::fetch(name, dir, &|line| eprintln!("{line}"))?;
@@ -27,7 +24,7 @@ fn experiment_or_file(source: &Path, overrides: &[String]) -> Result<Experiment>
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     if is_toml {
-        Experiment::load(source, overrides)
+        Ok(Experiment::load(source, overrides)?)
     } else {
         if !source.exists() {
             anyhow::bail!(
@@ -42,34 +39,9 @@ fn experiment_or_file(source: &Path, overrides: &[String]) -> Result<Experiment>
     }
 }
 
-pub fn load_dataset(config: &DataConfig) -> Result<Loaded> {
-    let what = match &config.path {
-        Some(path) => format!("loading {}", path.display()),
-        None => "generating synthetic data".to_string(),
-    };
-    let bar = spinner(what);
-    let loaded = config.load();
-    bar.finish_and_clear();
-    let loaded = loaded?;
-    let how = match &loaded.cache {
-        CacheUse::Hit(path) => format!("from cache {}", path.display()),
-        CacheUse::Stored(path) => format!("cached to {}", path.display()),
-        CacheUse::Disabled => "not cached".to_string(),
-    };
-    eprintln!(
-        "loaded {} ({} users, {} items, {} interactions) in {:.2}s, {how}",
-        loaded.dataset.name,
-        loaded.dataset.num_users(),
-        loaded.dataset.num_items(),
-        loaded.dataset.num_interactions(),
-        loaded.seconds
-    );
-    Ok(loaded)
-}
-
 pub fn data_stats(source: &Path, overrides: &[String], json: bool) -> Result<()> {
     let experiment = experiment_or_file(source, overrides)?;
-    let dataset = load_dataset(&experiment.data)?.dataset;
+    let dataset = latentr3::load_dataset(&experiment.data, &mut Bars::default())?.dataset;
     let stats = DataStats::new(&dataset, &experiment.data.split)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
@@ -119,35 +91,6 @@ fn print_stats(stats: &DataStats) {
     );
 }
 
-/// What evaluating or training on an experiment's data needs: the dataset, its split, the
-/// training popularity and an evaluator over it.
-pub struct Prepared {
-    pub dataset: Dataset,
-    pub split: Split,
-    pub evaluator: Evaluator,
-    pub popularity: Popularity,
-}
-
-pub fn prepare(experiment: &Experiment) -> Result<Prepared> {
-    let dataset = load_dataset(&experiment.data)?.dataset;
-    let split = Split::new(&dataset, &experiment.data.split)?;
-    let popularity = Popularity::from_split(&dataset, &split);
-    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))
-        .context("invalid [eval] settings")?;
-    Ok(Prepared {
-        dataset,
-        split,
-        evaluator,
-        popularity,
-    })
-}
-
-/// The split's cases (test or validation) as evaluator cases.
-pub fn cases<'a>(dataset: &'a Dataset, split: &Split, valid: bool) -> Vec<Case<'a>> {
-    let samples = if valid { &split.valid } else { &split.test };
-    latentr3_model::evaluation::cases(dataset, split, samples)
-}
-
 pub fn eval_baseline(
     baseline: Baseline,
     config: &Path,
@@ -156,14 +99,10 @@ pub fn eval_baseline(
     json: bool,
 ) -> Result<()> {
     let experiment = Experiment::load(config, overrides)?;
-    let Prepared {
-        dataset,
-        split,
-        evaluator,
-        popularity,
-    } = prepare(&experiment)
+    let prepared: Prepared = prepare(&experiment, &mut Bars::default())
         .with_context(|| format!("{}: cannot evaluate this experiment", config.display()))?;
-    let cases = cases(&dataset, &split, valid);
+    let cases = prepared.cases(valid);
+    let popularity = &prepared.popularity;
     let popular;
     let random;
     let scorer: &dyn Scorer = match baseline {
@@ -177,12 +116,15 @@ pub fn eval_baseline(
         }
     };
     let bar = spinner(format!("evaluating {baseline:?} on {} cases", cases.len()));
-    let evaluation = evaluator.evaluate(scorer, &cases, if valid { "valid" } else { "test" });
+    let evaluation =
+        prepared
+            .evaluator
+            .evaluate(scorer, &cases, if valid { "valid" } else { "test" });
     bar.finish_and_clear();
     let mut report = evaluation?.report;
     report.protocol.split = format!(
         "{} ({:?} split of {})",
-        report.protocol.split, experiment.data.split.kind, dataset.name
+        report.protocol.split, experiment.data.split.kind, prepared.dataset.name
     );
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -6,11 +6,8 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod commands;
-mod experiment;
 mod fetch;
 mod progress;
-mod rl;
-mod tensorboard;
 mod train;
 
 /// burn allocates a buffer per tensor op; mimalloc reuses them where glibc returns them to the
@@ -99,10 +96,10 @@ enum Command {
         write_ranks: Option<PathBuf>,
         /// The checkpoint of --run: sft or rl (default: rl when the run has one, else sft).
         #[arg(long, value_enum, requires = "run")]
-        stage: Option<train::Stage>,
+        stage: Option<StageArg>,
         /// The checkpoint of --compare (same default).
         #[arg(long, value_enum, requires = "compare")]
-        compare_stage: Option<train::Stage>,
+        compare_stage: Option<StageArg>,
         /// Override a setting, such as `--set eval.mask_history=false` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -119,7 +116,7 @@ enum Command {
         run: PathBuf,
         /// The checkpoint: sft or rl (default: rl when the run has one, else sft).
         #[arg(long, value_enum)]
-        stage: Option<train::Stage>,
+        stage: Option<StageArg>,
         /// Original item ids, oldest first, such as 12,7,33.
         #[arg(long)]
         history: String,
@@ -159,6 +156,24 @@ pub enum Baseline {
     Pop,
     /// Uniformly random scores (seeded).
     Random,
+}
+
+/// Which checkpoint of a run to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageArg {
+    /// The best SFT epoch (`checkpoints/sft.bpk`).
+    Sft,
+    /// The best RL step (`checkpoints/rl.bpk`).
+    Rl,
+}
+
+impl From<StageArg> for latentr3::Stage {
+    fn from(stage: StageArg) -> Self {
+        match stage {
+            StageArg::Sft => latentr3::Stage::Sft,
+            StageArg::Rl => latentr3::Stage::Rl,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -218,8 +233,8 @@ fn main() -> ExitCode {
                 compare: compare.as_deref(),
                 compare_ranks: compare_ranks.as_deref(),
                 write_ranks: write_ranks.as_deref(),
-                stage,
-                compare_stage,
+                stage: stage.map(Into::into),
+                compare_stage: compare_stage.map(Into::into),
                 valid,
                 json,
             }),
@@ -232,7 +247,7 @@ fn main() -> ExitCode {
             stage,
             history,
             k,
-        } => train::recommend(&run, stage, &history, k),
+        } => train::recommend(&run, stage.map(Into::into), &history, k),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,14 +3,25 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
 use latentr3_data::DataConfig;
 use latentr3_eval::{CollapseConfig, EvalConfig};
 use latentr3_grpo::RlConfig;
 use latentr3_model::{Mode, ModelConfig, SftConfig};
 use serde::{Deserialize, Serialize};
 
-/// A whole experiment.
+use crate::error::{Error, Result};
+
+/// A whole experiment: the `[data]`, `[eval]`, `[collapse]`, `[model]`, `[sft]` and `[rl]`
+/// sections of a TOML file, each the configuration of one member crate.
+///
+/// ```no_run
+/// let experiment = latentr3::Experiment::load(
+///     "experiments/ml-100k.toml".as_ref(),
+///     &["model.mode=backbone".to_string()],
+/// )?;
+/// experiment.validate()?;
+/// # Ok::<(), latentr3::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Experiment {
@@ -49,24 +60,23 @@ impl Experiment {
     /// Reads an experiment file and applies `key=value` overrides (dotted keys, TOML values;
     /// a value that is not valid TOML is taken as a string).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the experiment file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(Error::io("read the experiment file", path))?;
+        let invalid = |message: String| Error::Experiment {
+            path: path.to_path_buf(),
+            message,
+        };
         // Parsing the text itself first gives errors with the file's line and column.
         let mut experiment: Experiment =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         if !overrides.is_empty() {
             let mut table: toml::Table =
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
             for assignment in overrides {
                 apply_override(&mut table, assignment)?;
             }
-            experiment = Experiment::deserialize(toml::Value::Table(table)).map_err(|e| {
-                anyhow::anyhow!(
-                    "{} with --set {}: {e}",
-                    path.display(),
-                    overrides.join(" --set ")
-                )
-            })?;
+            experiment = Experiment::deserialize(toml::Value::Table(table))
+                .map_err(|e| invalid(format!("with --set {}: {e}", overrides.join(" --set "))))?;
         }
         if experiment.name.is_none() {
             experiment.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -74,9 +84,21 @@ impl Experiment {
         Ok(experiment)
     }
 
+    /// Checks the model and RL settings, which a run would otherwise reject only after SFT.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate().map_err(|message| Error::Setting {
+            section: "model",
+            message,
+        })?;
+        self.rl.validate().map_err(|message| Error::Setting {
+            section: "rl",
+            message,
+        })
+    }
+
     /// The resolved experiment as TOML, for run directories.
-    pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self).context("cannot serialise the experiment")
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("an experiment always serialises to TOML")
     }
 }
 
@@ -125,8 +147,14 @@ fn differences(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
 }
 
 fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
+    let fail = |message: &str| Error::Override {
+        assignment: assignment.to_string(),
+        message: message.to_string(),
+    };
     let Some((key, raw)) = assignment.split_once('=') else {
-        bail!("--set {assignment}: expected key=value, such as --set data.filter.user_core=10");
+        return Err(fail(
+            "expected key=value, such as --set data.filter.user_core=10",
+        ));
     };
     let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
@@ -135,7 +163,7 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
     let mut parts: Vec<&str> = key.trim().split('.').collect();
     let last = parts.pop().filter(|p| !p.is_empty());
     let Some(last) = last else {
-        bail!("--set {assignment}: the key is empty");
+        return Err(fail("the key is empty"));
     };
     let mut current = table;
     for part in parts {
@@ -144,7 +172,7 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         current = entry
             .as_table_mut()
-            .with_context(|| format!("--set {assignment}: `{part}` is not a section"))?;
+            .ok_or_else(|| fail(&format!("`{part}` is not a section")))?;
     }
     current.insert(last.to_string(), value);
     Ok(())

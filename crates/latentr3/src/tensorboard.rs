@@ -1,12 +1,15 @@
 //! The one place TensorBoard event files are written (tensorboard-rs behind a small type), so
-//! swapping the writer touches nothing else.
+//! swapping the writer touches nothing else. Without the `tensorboard` feature a [`Board`]
+//! writes nothing.
 
 use std::path::Path;
 
+#[cfg(feature = "tensorboard")]
 use tensorboard_rs::summary_writer::SummaryWriter;
 
 /// Scalars to a TensorBoard log directory.
 pub struct Board {
+    #[cfg(feature = "tensorboard")]
     writer: SummaryWriter,
 }
 
@@ -15,11 +18,15 @@ impl Board {
     pub fn new(dir: &Path) -> std::io::Result<Board> {
         std::fs::create_dir_all(dir)?;
         Ok(Board {
+            #[cfg(feature = "tensorboard")]
             writer: SummaryWriter::new(dir),
         })
     }
 
+    /// One scalar; NaN and infinite values are skipped (TensorBoard draws them as gaps anyway).
+    #[cfg_attr(not(feature = "tensorboard"), allow(unused_variables))]
     pub fn scalar(&mut self, tag: &str, value: f64, step: usize) {
+        #[cfg(feature = "tensorboard")]
         if value.is_finite() {
             self.writer.add_scalar(tag, value as f32, step);
         }
@@ -59,6 +66,7 @@ impl Board {
     }
 
     pub fn flush(&mut self) {
+        #[cfg(feature = "tensorboard")]
         self.writer.flush();
     }
 }

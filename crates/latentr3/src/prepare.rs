@@ -1,0 +1,68 @@
+//! Dataset preparation: what training and evaluating an experiment need, built once.
+
+use latentr3_data::{CacheUse, DataConfig, Dataset, Loaded, Popularity, Split};
+use latentr3_eval::{Case, Evaluator};
+use latentr3_model::evaluation::item_stats;
+
+use crate::error::Result;
+use crate::experiment::Experiment;
+use crate::observer::Observer;
+
+/// An experiment's dataset, its split, the training popularity and an evaluator over it.
+pub struct Prepared {
+    pub dataset: Dataset,
+    pub split: Split,
+    pub evaluator: Evaluator,
+    pub popularity: Popularity,
+}
+
+impl Prepared {
+    /// The validation (`valid = true`) or test cases of the split.
+    pub fn cases(&self, valid: bool) -> Vec<Case<'_>> {
+        let samples = if valid {
+            &self.split.valid
+        } else {
+            &self.split.test
+        };
+        latentr3_model::evaluation::cases(&self.dataset, &self.split, samples)
+    }
+}
+
+/// Loads (or generates) the data, splits it and builds the evaluator of `experiment`.
+pub fn prepare(experiment: &Experiment, observer: &mut dyn Observer) -> Result<Prepared> {
+    let dataset = load_dataset(&experiment.data, observer)?.dataset;
+    let split = Split::new(&dataset, &experiment.data.split)?;
+    let popularity = Popularity::from_split(&dataset, &split);
+    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))?;
+    Ok(Prepared {
+        dataset,
+        split,
+        evaluator,
+        popularity,
+    })
+}
+
+/// Loads a dataset through the cache, telling `observer` what it loaded and from where.
+pub fn load_dataset(config: &DataConfig, observer: &mut dyn Observer) -> Result<Loaded> {
+    observer.busy(&match &config.path {
+        Some(path) => format!("loading {}", path.display()),
+        None => "generating synthetic data".to_string(),
+    });
+    let loaded = config.load();
+    observer.idle();
+    let loaded = loaded?;
+    let how = match &loaded.cache {
+        CacheUse::Hit(path) => format!("from cache {}", path.display()),
+        CacheUse::Stored(path) => format!("cached to {}", path.display()),
+        CacheUse::Disabled => "not cached".to_string(),
+    };
+    observer.message(&format!(
+        "loaded {} ({} users, {} items, {} interactions) in {:.2}s, {how}",
+        loaded.dataset.name,
+        loaded.dataset.num_users(),
+        loaded.dataset.num_items(),
+        loaded.dataset.num_interactions(),
+        loaded.seconds
+    ));
+    Ok(loaded)
+}

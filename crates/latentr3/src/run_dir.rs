@@ -1,0 +1,384 @@
+//! The run directory: where a run's settings, checkpoints, reports and TensorBoard files live,
+//! and how they are written so that an interruption never leaves a half-written file.
+//!
+//! ```text
+//! <run>/config.toml                  the resolved experiment (what --resume and eval --run read)
+//! <run>/checkpoints/sft.bpk          the best SFT epoch
+//! <run>/checkpoints/last/            model.bpk, optimizer.bpk, progress.json after the last epoch
+//! <run>/checkpoints/sft-done.json    the finished SFT stage and its test report
+//! <run>/checkpoints/rl.bpk           the best validated RL step
+//! <run>/report.json                  the test reports (written when the run completes)
+//! <run>/events.out.tfevents.*        TensorBoard scalars
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use latentr3_eval::Report;
+use latentr3_model::sft::{self, EpochState, Progress, Resume};
+use latentr3_model::{Recommender, TrainError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::experiment::Experiment;
+
+/// Which checkpoint of a run to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The best SFT epoch (`checkpoints/sft.bpk`).
+    Sft,
+    /// The best RL step (`checkpoints/rl.bpk`).
+    Rl,
+}
+
+/// The layout of one run directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> RunDir {
+        RunDir { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The resolved experiment.
+    pub fn config(&self) -> PathBuf {
+        self.path.join("config.toml")
+    }
+
+    pub fn checkpoints(&self) -> PathBuf {
+        self.path.join("checkpoints")
+    }
+
+    /// The checkpoint of a stage.
+    pub fn checkpoint(&self, stage: Stage) -> PathBuf {
+        self.checkpoints().join(match stage {
+            Stage::Sft => "sft.bpk",
+            Stage::Rl => "rl.bpk",
+        })
+    }
+
+    /// The state `--resume` continues SFT from.
+    pub fn last(&self) -> PathBuf {
+        self.checkpoints().join("last")
+    }
+
+    /// Marks a finished SFT stage and holds its test report.
+    pub fn sft_done(&self) -> PathBuf {
+        self.checkpoints().join("sft-done.json")
+    }
+
+    /// The final report, written when the run completes.
+    pub fn report(&self) -> PathBuf {
+        self.path.join("report.json")
+    }
+
+    /// Whether the directory holds a run (its `config.toml`).
+    pub fn holds_run(&self) -> bool {
+        self.config().exists()
+    }
+
+    /// The run's experiment, with `overrides` applied.
+    pub fn experiment(&self, overrides: &[String]) -> Result<Experiment> {
+        if !self.holds_run() {
+            return Err(Error::Run(format!(
+                "{} is not a run directory (no config.toml); runs are written by `latentr3 train`",
+                self.path.display()
+            )));
+        }
+        Experiment::load(&self.config(), overrides)
+    }
+
+    /// The checkpoint `stage` picks: as asked, else RL when the run has one, else SFT.
+    pub fn stage(&self, stage: Option<Stage>) -> Stage {
+        stage.unwrap_or(if self.checkpoint(Stage::Rl).exists() {
+            Stage::Rl
+        } else {
+            Stage::Sft
+        })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, so readers see the
+/// old file or the new one, never part of it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io("write in", dir))?;
+    temp.write_all(bytes).map_err(Error::io("write", path))?;
+    temp.persist(path)
+        .map_err(|e| Error::io("write", path)(e.error))?;
+    Ok(())
+}
+
+fn io_error(what: &str, path: &Path, error: impl std::fmt::Display) -> TrainError {
+    TrainError::Io(format!("cannot {what} {}: {error}", path.display()))
+}
+
+/// Saves a model checkpoint to `path` (`.bpk`) through a temporary name.
+pub fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
+    let temp = path.with_extension("tmp.bpk");
+    model
+        .clone()
+        .save_file(&temp)
+        .map_err(|e| io_error("write", &temp, e))?;
+    std::fs::rename(&temp, path).map_err(|e| io_error("write", path, e))
+}
+
+/// Writes the resumable state (`last/`: model, optimiser, progress) as a whole: into a fresh
+/// directory that then replaces the previous one, so an interruption leaves one complete state.
+pub fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), TrainError> {
+    let staging = checkpoints.join("last.tmp");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| io_error("create", &staging, e))?;
+    state
+        .model
+        .clone()
+        .save_file(staging.join("model.bpk"))
+        .map_err(|e| io_error("write", &staging, e))?;
+    state
+        .optimizer
+        .save(staging.join("optimizer.bpk"))
+        .map_err(|e| io_error("write", &staging, e))?;
+    let progress =
+        serde_json::to_vec_pretty(state.progress).map_err(|e| io_error("encode", &staging, e))?;
+    std::fs::write(staging.join("progress.json"), progress)
+        .map_err(|e| io_error("write", &staging, e))?;
+    let last = checkpoints.join("last");
+    let old = checkpoints.join("last.old");
+    let _ = std::fs::remove_dir_all(&old);
+    if last.exists() {
+        std::fs::rename(&last, &old).map_err(|e| io_error("replace", &last, e))?;
+    }
+    std::fs::rename(&staging, &last).map_err(|e| io_error("replace", &last, e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// A model of `experiment`'s architecture over `num_items` items with the weights at `path`.
+pub fn load_model(
+    path: &Path,
+    experiment: &Experiment,
+    num_items: usize,
+    device: &Device,
+) -> Result<Recommender> {
+    Recommender::new(&experiment.model, num_items, device)
+        .try_load_file(path)
+        .map_err(Error::checkpoint("load", path))
+}
+
+/// The state `--resume` continues SFT from.
+pub fn load_resume(
+    run: &RunDir,
+    experiment: &Experiment,
+    num_items: usize,
+    device: &Device,
+) -> Result<Resume> {
+    let last = run.last();
+    let progress_path = last.join("progress.json");
+    let bytes = std::fs::read(&progress_path).map_err(Error::io(
+        "resume: no resumable state, cannot read",
+        &progress_path,
+    ))?;
+    let progress: Progress = serde_json::from_slice(&bytes).map_err(Error::json(&progress_path))?;
+    let optimizer_path = last.join("optimizer.bpk");
+    let optimizer = sft::optimizer(&experiment.sft)
+        .load(&optimizer_path)
+        .map_err(Error::checkpoint("load", &optimizer_path))?;
+    Ok(Resume {
+        model: load_model(&last.join("model.bpk"), experiment, num_items, device)?,
+        optimizer,
+        best: load_model(&run.checkpoint(Stage::Sft), experiment, num_items, device)?,
+        progress,
+    })
+}
+
+/// What the SFT stage hands to the RL stage and the report (`checkpoints/sft-done.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SftStage {
+    /// The best SFT checkpoint on the test split.
+    pub test: Report,
+    /// Optimisation steps taken.
+    pub steps: usize,
+    /// Wall time of each epoch's steps in the invocation that finished the stage.
+    pub epoch_seconds: Vec<f64>,
+}
+
+impl SftStage {
+    pub(crate) fn read(run: &RunDir) -> Result<SftStage> {
+        let path = run.sft_done();
+        let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
+        serde_json::from_slice(&bytes).map_err(Error::json(&path))
+    }
+
+    pub(crate) fn write(&self, run: &RunDir) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(Error::json(run.sft_done()))?;
+        write_atomic(&run.sft_done(), &bytes)
+    }
+}
+
+/// Checks that run `source` has a finished SFT stage of the same data, protocol and model
+/// settings (for `train --init`), before anything is written.
+pub fn check_init_source(source: &RunDir, experiment: &Experiment) -> Result<()> {
+    let shown = source.path().display();
+    if !source.holds_run() {
+        return Err(Error::Run(format!(
+            "--init {shown}: not a run directory (no config.toml)"
+        )));
+    }
+    let theirs = Experiment::load(&source.config(), &[])?;
+    let differences = experiment.protocol_differences(&theirs);
+    if !differences.is_empty() {
+        return Err(Error::Protocol {
+            what: format!(
+                "--init {shown}: its SFT stage was selected and tested under another protocol than this experiment's (this vs its)"
+            ),
+            differences,
+        });
+    }
+    if theirs.model != experiment.model {
+        return Err(Error::Run(format!(
+            "--init {shown}: its [model] settings differ from this experiment's; the RL stage must start from an SFT model of the same architecture"
+        )));
+    }
+    for path in [source.checkpoint(Stage::Sft), source.sft_done()] {
+        if !path.exists() {
+            return Err(Error::Run(format!(
+                "--init {shown}: {} is missing (its SFT stage did not finish)",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Copies the finished SFT stage of run `source` into `run`.
+pub fn copy_sft_stage(source: &RunDir, run: &RunDir) -> Result<()> {
+    for (from, to) in [
+        (source.checkpoint(Stage::Sft), run.checkpoint(Stage::Sft)),
+        (source.sft_done(), run.sft_done()),
+    ] {
+        let bytes = std::fs::read(&from).map_err(Error::io("read", &from))?;
+        write_atomic(&to, &bytes)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn experiment_file(dir: &Path, extra: &str) -> Experiment {
+        let text = format!("[data.synthetic]\nusers = 50\nitems = 30\n{extra}");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+        Experiment::load(&dir.join("config.toml"), &[]).unwrap()
+    }
+
+    #[test]
+    fn atomic_writes_replace_whole_files_and_leave_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/report.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+    }
+
+    #[test]
+    fn a_directory_without_config_is_not_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        assert!(!run.holds_run());
+        let message = run.experiment(&[]).err().unwrap().to_string();
+        assert!(message.contains("not a run directory"), "{message}");
+    }
+
+    #[test]
+    fn the_default_stage_is_rl_when_the_run_has_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path());
+        assert_eq!(run.stage(None), Stage::Sft);
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        std::fs::write(run.checkpoint(Stage::Rl), b"").unwrap();
+        assert_eq!(run.stage(None), Stage::Rl);
+        assert_eq!(run.stage(Some(Stage::Sft)), Stage::Sft);
+    }
+
+    #[test]
+    fn init_needs_a_finished_sft_stage_of_the_same_protocol_and_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = experiment_file(&dir.path().join("ours"), "");
+        let source = RunDir::new(dir.path().join("source"));
+        let missing = check_init_source(&source, &ours).unwrap_err().to_string();
+        assert!(missing.contains("not a run directory"), "{missing}");
+
+        experiment_file(source.path(), "[eval]\nmask_history = false\n");
+        let mixed = check_init_source(&source, &ours).unwrap_err();
+        assert!(
+            matches!(&mixed, Error::Protocol { differences, .. }
+                if differences == &["eval.mask_history: true vs false".to_string()]),
+            "{mixed}"
+        );
+
+        experiment_file(source.path(), "[model]\nhidden = 16\nheads = 2\n");
+        let model = check_init_source(&source, &ours).unwrap_err().to_string();
+        assert!(model.contains("[model] settings differ"), "{model}");
+
+        experiment_file(source.path(), "");
+        let unfinished = check_init_source(&source, &ours).unwrap_err().to_string();
+        assert!(unfinished.contains("did not finish"), "{unfinished}");
+        std::fs::create_dir_all(source.checkpoints()).unwrap();
+        std::fs::write(source.checkpoint(Stage::Sft), b"weights").unwrap();
+        std::fs::write(source.sft_done(), b"{}").unwrap();
+        check_init_source(&source, &ours).unwrap();
+
+        let run = RunDir::new(dir.path().join("new"));
+        copy_sft_stage(&source, &run).unwrap();
+        assert_eq!(
+            std::fs::read(run.checkpoint(Stage::Sft)).unwrap(),
+            b"weights"
+        );
+    }
+
+    #[test]
+    fn a_run_is_neither_overwritten_nor_resumed_once_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiment = experiment_file(dir.path(), "");
+        let device = Device::default();
+        let options = crate::Options::default();
+        let again = crate::train(
+            crate::Start::New {
+                experiment,
+                out: Some(dir.path().to_path_buf()),
+                init: None,
+            },
+            &device,
+            &options,
+            &mut crate::Silent,
+        );
+        let message = again.err().unwrap().to_string();
+        assert!(message.contains("already holds a run"), "{message}");
+
+        std::fs::write(dir.path().join("report.json"), b"{}").unwrap();
+        let resumed = crate::train(
+            crate::Start::Resume(dir.path().to_path_buf()),
+            &device,
+            &options,
+            &mut crate::Silent,
+        );
+        let message = resumed.err().unwrap().to_string();
+        assert!(message.contains("already finished"), "{message}");
+    }
+}
