@@ -3,8 +3,9 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # The dev profile optimises dependencies (burn, polars), so runs share the test build; add
-# `--release` here for the last few percent.
-latentr3 := "cargo run --quiet -p latentr3-cli --"
+# `--release` here for the last few percent. Not `--quiet`: a cold build takes a while and shows
+# its progress.
+latentr3 := "cargo run -p latentr3-cli --"
 
 default:
     @just --list
@@ -13,9 +14,13 @@ default:
 train config="experiments/synthetic.toml" *args="":
     {{latentr3}} train --config {{config}} {{args}}
 
-# Run the whole test suite (what CI runs).
+# Run the whole test suite.
 test:
     cargo test --workspace
+
+# The evaluation protocol against independent Python implementations (CI runs it too).
+check-protocol:
+    bash tests/reference/check.sh
 
 # flex vs wgpu on a few training steps (needs a Vulkan driver: apt install mesa-vulkan-drivers).
 test-wgpu:
