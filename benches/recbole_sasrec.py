@@ -7,7 +7,8 @@ size 256, dropout 0.2, lr 1e-3, batch 256, CE loss, seed 2020, early stopping on
 Nothing in RecBole is patched; this harness only records the wall time at which each
 validation finished. Environment: `pip install torch==2.15.0 recbole==1.2.1 numpy==1.26.4
 pandas==2.2.3 "setuptools<70"` (RecBole's pinned ray needs numpy 1 and pkg_resources).
-Run with OMP_WAIT_POLICY=PASSIVE (see performance.md):
+Run with OMP_WAIT_POLICY=PASSIVE (PyTorch's OpenMP threads otherwise spin while waiting and
+run several times slower on a busy 2-core machine):
 
     OMP_WAIT_POLICY=PASSIVE python benches/recbole_sasrec.py data [epochs] [seed]
 

@@ -637,6 +637,64 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
 }
 
 #[test]
+fn recommend_needs_only_the_run_directory_and_refuses_other_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    small_u_data(dir.path());
+    std::fs::write(
+        dir.path().join("file.toml"),
+        "[data]\npath = \"u.data\"\ncache = false\n\n[data.filter]\nuser_core = 0\nitem_core = 0\n\n\
+         [eval]\nks = [10]\n\n[model]\nmax_len = 6\nhidden = 8\nheads = 2\ninner = 16\n\n[sft]\nepochs = 1\n\n[rl]\nepochs = 0\n",
+    )
+    .unwrap();
+    let trained = latentr3(
+        &["train", "--config", "file.toml", "--out", "runs/file"],
+        dir.path(),
+    );
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    std::fs::remove_file(dir.path().join("u.data")).unwrap();
+    let top = latentr3(
+        &[
+            "recommend",
+            "--run",
+            "runs/file",
+            "--history",
+            "1,8",
+            "-k",
+            "3",
+        ],
+        dir.path(),
+    );
+    assert!(top.status.success(), "{}", stderr(&top));
+    assert_eq!(stdout(&top).lines().count(), 5, "{}", stdout(&top));
+    // An unknown id is answered with what ids look like in this dataset.
+    let unknown = latentr3(
+        &["recommend", "--run", "runs/file", "--history", "i1"],
+        dir.path(),
+    );
+    assert!(
+        !unknown.status.success() && stderr(&unknown).contains("ids look like"),
+        "{}",
+        stderr(&unknown)
+    );
+    let card = dir.path().join("runs/file/checkpoints/model.json");
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(
+        &card,
+        text.replace("\"format_version\":1", "\"format_version\":99"),
+    )
+    .unwrap();
+    let refused = latentr3(
+        &["recommend", "--run", "runs/file", "--history", "1"],
+        dir.path(),
+    );
+    assert!(
+        !refused.status.success() && stderr(&refused).contains("format version 99"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
 fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

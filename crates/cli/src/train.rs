@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use burn::prelude::*;
 use latentr3::compare::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
-use latentr3::{Comparison, Experiment, Options, RunReport, SavedRun, Stage};
+use latentr3::{Comparison, Experiment, Options, RunReport, SavedModel, SavedRun, Stage};
 
 use crate::progress::Bars;
 
@@ -193,16 +193,17 @@ fn print_comparison(comparison: &Comparison, json: bool) -> Result<()> {
 
 pub fn recommend(run: &Path, stage: Option<Stage>, history: &str, k: usize) -> Result<()> {
     let device = device("cpu")?;
-    let run = SavedRun::load(run, &[], stage, &device, &mut Bars::default())?;
+    // The run directory alone: its model card holds the architecture and the item ids.
+    let saved = SavedModel::load(run, stage, &device)?;
     let history: Vec<&str> = history
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    let items = run.recommend(&history, k)?;
+    let items = saved.recommend(&history, k)?;
     println!(
         "history items {}",
-        if run.experiment.eval.mask_history {
+        if saved.card.mask_history {
             "masked (eval.mask_history)"
         } else {
             "not masked (eval.mask_history = false)"

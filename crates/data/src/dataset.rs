@@ -119,7 +119,7 @@ impl InteractionStats {
     }
 }
 
-/// Gini coefficient of non-negative counts, following the formula of `metrics.md`:
+/// Gini coefficient of non-negative counts (the evaluator's formula, zeros included):
 /// `sum_j (2j - n - 1) x_(j) / (n sum_j x_(j))` with `x` sorted ascending.
 pub fn gini(counts: &[u64]) -> f64 {
     let n = counts.len();

@@ -1,12 +1,10 @@
-//! The whole pipeline from an experiment file: SFT, RL, test reports, then the saved run read
-//! back and asked for recommendations.
-//!
+//! The whole pipeline from an experiment file: SFT, RL, test reports, recommendations.
 //! ```sh
 //! cargo run --release -p latentr3 --example pipeline -- experiments/synthetic.toml runs/example
 //! ```
 
 use latentr3::burn::prelude::Device;
-use latentr3::{Experiment, Options, SavedRun, Silent, Start};
+use latentr3::{Experiment, Options, SavedModel, Silent, Start};
 
 fn main() -> Result<(), latentr3::Error> {
     let mut args = std::env::args().skip(1);
@@ -28,21 +26,15 @@ fn main() -> Result<(), latentr3::Error> {
         println!("RL checkpoint:\n{rl}");
     }
 
-    // A run directory alone rebuilds the model.
-    let run = SavedRun::load(trained.run.path(), &[], None, &device, &mut Silent)?;
-    let user = run.prepared.cases(false)[0];
-    let history: Vec<&str> = user
-        .history
+    // The run directory alone rebuilds the model (its card holds architecture and item ids).
+    let saved = SavedModel::load(trained.run.path(), None, &device)?;
+    let history: Vec<&str> = saved.card.item_ids[1..4]
         .iter()
-        .map(|&i| run.prepared.dataset.item_ids[i as usize].as_str())
+        .map(String::as_str)
         .collect();
-    for item in run.recommend(&history, 5)? {
-        println!(
-            "{} {:.3} {}",
-            item.id,
-            item.score,
-            item.title.as_deref().unwrap_or("")
-        );
+    for item in saved.recommend(&history, 5)? {
+        let title = item.title.as_deref().unwrap_or("");
+        println!("{} {:.3} {title}", item.id, item.score);
     }
     Ok(())
 }

@@ -14,7 +14,9 @@
 //! - [`Experiment`]: a TOML experiment file with `--set`-style overrides and validation.
 //! - [`prepare`](fn@prepare): dataset, split, training popularity and evaluator of an experiment.
 //! - [`train`]: the pipeline (SFT, then RL, then test reports) in a [`RunDir`], resumable.
-//! - [`SavedRun`]: a trained run read back: evaluate, compare, write ranks, recommend.
+//! - [`SavedRun`]: a trained run read back with its data: evaluate, compare, write ranks.
+//! - [`SavedModel`]: a checkpoint rebuilt from its run directory alone (its [`ModelCard`]
+//!   holds the architecture, the item ids and a format version): recommend.
 //! - [`Observer`]: progress reports; the library prints nothing ([`Silent`] ignores them).
 //!
 //! The compute device comes from the caller (`Device::default()`, or the `latentr3` binary's
@@ -36,6 +38,7 @@
 //! # Ok::<(), latentr3::Error>(())
 //! ```
 
+pub mod card;
 pub mod compare;
 pub mod error;
 pub mod experiment;
@@ -52,6 +55,7 @@ pub use latentr3_eval as eval;
 pub use latentr3_grpo as grpo;
 pub use latentr3_model as model;
 
+pub use card::{FORMAT_VERSION, ModelCard, Recommendation, SavedModel};
 pub use compare::{Comparison, ExternalRanks, RanksProtocol};
 pub use error::{Error, Result};
 pub use experiment::{Experiment, ModeName};
@@ -59,4 +63,4 @@ pub use observer::{Observer, Silent};
 pub use pipeline::{Options, RlSummary, RunReport, Start, Trained, train};
 pub use prepare::{Prepared, load_dataset, prepare};
 pub use run_dir::{RunDir, Stage};
-pub use saved::{Recommendation, SavedRun};
+pub use saved::SavedRun;

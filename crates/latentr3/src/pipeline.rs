@@ -26,6 +26,7 @@ use latentr3_model::sft::{self, EpochLog, EpochState, RunOptions, SftData};
 use latentr3_model::{ModelScorer, Recommender, TrainError};
 use serde::{Deserialize, Serialize};
 
+use crate::card::ModelCard;
 use crate::compare::paired_comparisons;
 use crate::error::{Error, Result};
 use crate::experiment::{Experiment, ModeName};
@@ -151,6 +152,8 @@ pub fn train(
         write_atomic(&run.config(), experiment.to_toml().as_bytes())?;
     }
     observer.message(&format!("run directory {}", run.path().display()));
+    // Written before any checkpoint, so every checkpoint of the run has its card.
+    ModelCard::new(&experiment, &prepared.dataset).write(&run)?;
 
     let mut board =
         Board::new(run.path()).map_err(Error::io("write TensorBoard files in", run.path()))?;

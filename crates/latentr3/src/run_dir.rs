@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! <run>/config.toml                  the resolved experiment (what --resume and eval --run read)
+//! <run>/checkpoints/model.json       the model card: architecture, item ids, format version
 //! <run>/checkpoints/sft.bpk          the best SFT epoch
 //! <run>/checkpoints/last/            model.bpk, optimizer.bpk, progress.json after the last epoch
 //! <run>/checkpoints/sft-done.json    the finished SFT stage and its test report
@@ -73,6 +74,13 @@ impl RunDir {
     /// Marks a finished SFT stage and holds its test report.
     pub fn sft_done(&self) -> PathBuf {
         self.checkpoints().join("sft-done.json")
+    }
+
+    /// The model card: architecture, catalogue and ids of the checkpoints ([`ModelCard`]).
+    ///
+    /// [`ModelCard`]: crate::card::ModelCard
+    pub fn card(&self) -> PathBuf {
+        self.checkpoints().join("model.json")
     }
 
     /// The final report, written when the run completes.

@@ -7,9 +7,6 @@
 //! let run = SavedRun::load("runs/mine".as_ref(), &[], None, &Device::default(), &mut Silent)?;
 //! let evaluation = run.evaluate(false)?;
 //! println!("{}", evaluation.report);
-//! for item in run.recommend(&["i1", "i7"], 10)? {
-//!     println!("{} {:.3}", item.id, item.score);
-//! }
 //! # Ok::<(), latentr3::Error>(())
 //! ```
 
@@ -17,7 +14,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use latentr3_eval::Evaluation;
-use latentr3_model::{Inputs, ModelScorer, Recommender};
+use latentr3_model::{ModelScorer, Recommender};
 
 use crate::compare::{Comparison, ExternalRanks, RanksProtocol, paired_comparisons};
 use crate::error::{Error, Result};
@@ -35,15 +32,6 @@ pub struct SavedRun {
     pub model: Recommender,
     /// The checkpoint loaded.
     pub stage: Stage,
-}
-
-/// One recommended item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recommendation {
-    /// The item's original id.
-    pub id: String,
-    pub score: f32,
-    pub title: Option<String>,
 }
 
 impl SavedRun {
@@ -179,69 +167,5 @@ impl SavedRun {
         let json = serde_json::to_string(&ranks).map_err(Error::json(path))?;
         write_atomic(path, json.as_bytes())?;
         Ok(evaluation)
-    }
-
-    /// The `k` best items after `history` (original item ids, oldest first). With the run's
-    /// `eval.mask_history`, every history item counts as seen and is not recommended again, as
-    /// the evaluator masks it; ties go to the lower item id.
-    pub fn recommend(&self, history: &[&str], k: usize) -> Result<Vec<Recommendation>> {
-        let dataset = &self.prepared.dataset;
-        let mut items = Vec::with_capacity(history.len());
-        for original in history {
-            match dataset.item_by_original_id(original) {
-                Some(item) => items.push(item),
-                None => {
-                    let examples: Vec<&str> = dataset
-                        .item_ids
-                        .iter()
-                        .skip(1)
-                        .take(5)
-                        .map(String::as_str)
-                        .collect();
-                    return Err(Error::Input(format!(
-                        "--history: item `{original}` is not in {} (after filtering); its ids look like {}",
-                        dataset.name,
-                        examples.join(", ")
-                    )));
-                }
-            }
-        }
-        if items.is_empty() {
-            return Err(Error::Input(
-                "--history is empty; give original item ids such as --history 12,7,33".into(),
-            ));
-        }
-        if k == 0 || k > dataset.num_items() {
-            return Err(Error::Input(format!(
-                "-k must be between 1 and {}",
-                dataset.num_items()
-            )));
-        }
-        let device = self.model.backbone.items.weight.device();
-        let histories: Vec<&[u32]> = vec![&items];
-        let inputs = Inputs::from_histories(&histories, self.model.backbone.max_len(), &device);
-        let scores: Vec<f32> = self
-            .model
-            .valid()
-            .scores(&inputs)
-            .into_data()
-            .try_into_vec_as::<f32>()
-            .expect("float scores");
-        let mut ranked = scores.clone();
-        let mut top = Vec::with_capacity(k);
-        let seen: &[u32] = if self.experiment.eval.mask_history {
-            &items
-        } else {
-            &[]
-        };
-        latentr3_eval::top_row(&mut ranked, seen, k, &mut top);
-        Ok(top
-            .into_iter()
-            .map(|item| Recommendation {
-                id: dataset.item_ids[item as usize].clone(),
-                score: scores[item as usize],
-                title: dataset.title(item).map(str::to_string),
-            })
-            .collect())
     }
 }

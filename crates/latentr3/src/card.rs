@@ -1,0 +1,206 @@
+//! Self-describing checkpoints: `checkpoints/model.json` beside the weights holds everything
+//! needed to rebuild the model and speak the data's ids, so a run directory alone serves
+//! recommendations (the data file may be gone).
+
+use std::path::Path;
+
+use burn::prelude::*;
+use latentr3_data::Dataset;
+use latentr3_model::{Inputs, ModelConfig, Recommender};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::experiment::Experiment;
+use crate::run_dir::{RunDir, Stage, write_atomic};
+
+/// The checkpoint format this version of latentr3 writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a checkpoint is: architecture, catalogue and ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// The checkpoint format; a card of another version is refused with a message.
+    pub format_version: u32,
+    /// The dataset's name.
+    pub dataset: String,
+    pub model: ModelConfig,
+    /// Real items (ids `1..=num_items`; 0 is padding).
+    pub num_items: usize,
+    /// The original id of every dense item id (index 0: padding).
+    pub item_ids: Vec<String>,
+    /// Titles by dense id, when the data has them (empty: unknown).
+    pub titles: Option<Vec<String>>,
+    /// Whether the run's evaluation masks what the user has seen; recommendations follow it.
+    pub mask_history: bool,
+}
+
+impl ModelCard {
+    /// The card of `experiment`'s model trained on `dataset`.
+    pub fn new(experiment: &Experiment, dataset: &Dataset) -> ModelCard {
+        ModelCard {
+            format_version: FORMAT_VERSION,
+            dataset: dataset.name.clone(),
+            model: experiment.model.clone(),
+            num_items: dataset.num_items(),
+            item_ids: dataset.item_ids.clone(),
+            titles: dataset.titles.clone(),
+            mask_history: experiment.eval.mask_history,
+        }
+    }
+
+    /// Writes the card into the run's checkpoint directory.
+    pub fn write(&self, run: &RunDir) -> Result<()> {
+        let json = serde_json::to_vec(self).map_err(Error::json(run.card()))?;
+        write_atomic(&run.card(), &json)
+    }
+
+    /// Reads a run's card; refuses a card of another format version.
+    pub fn read(run: &RunDir) -> Result<ModelCard> {
+        let path = run.card();
+        let bytes = std::fs::read(&path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::Run(format!(
+                    "{} has no {}: it was written before checkpoints described themselves; evaluate it with `latentr3 eval --run` (which reads the data again) or train it anew",
+                    run.path().display(),
+                    path.display()
+                ))
+            } else {
+                Error::io("read", &path)(source)
+            }
+        })?;
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes).map_err(Error::json(&path))?;
+        if version.format_version != FORMAT_VERSION {
+            return Err(Error::Run(format!(
+                "{}: checkpoint format version {}, but this latentr3 reads version {FORMAT_VERSION}; use the latentr3 release that wrote it, or train the run anew",
+                path.display(),
+                version.format_version
+            )));
+        }
+        serde_json::from_slice(&bytes).map_err(Error::json(&path))
+    }
+
+    /// The dense id of an original item id.
+    pub fn item(&self, original: &str) -> Option<u32> {
+        self.item_ids
+            .iter()
+            .position(|id| id == original)
+            .filter(|&i| i > 0)
+            .map(|i| i as u32)
+    }
+
+    pub fn title(&self, item: u32) -> Option<&str> {
+        self.titles
+            .as_ref()
+            .and_then(|t| t.get(item as usize))
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recommendation {
+    /// The item's original id.
+    pub id: String,
+    pub score: f32,
+    pub title: Option<String>,
+}
+
+/// A checkpoint rebuilt from its run directory alone (no data needed).
+pub struct SavedModel {
+    pub card: ModelCard,
+    pub model: Recommender,
+    /// The checkpoint loaded.
+    pub stage: Stage,
+}
+
+impl SavedModel {
+    /// Loads the checkpoint of `stage` (default: RL when the run has one, else SFT) of run
+    /// `path` from its card and weights.
+    pub fn load(path: &Path, stage: Option<Stage>, device: &Device) -> Result<SavedModel> {
+        let run = RunDir::new(path);
+        let stage = run.stage(stage);
+        let checkpoint = run.checkpoint(stage);
+        if !checkpoint.exists() {
+            return Err(Error::Run(format!(
+                "{} has no {} checkpoint ({} is missing)",
+                path.display(),
+                match stage {
+                    Stage::Sft => "SFT",
+                    Stage::Rl => "RL; use --stage sft",
+                },
+                checkpoint.display()
+            )));
+        }
+        let card = ModelCard::read(&run)?;
+        let model = Recommender::new(&card.model, card.num_items, device)
+            .try_load_file(&checkpoint)
+            .map_err(Error::checkpoint("load", &checkpoint))?;
+        Ok(SavedModel { card, model, stage })
+    }
+
+    /// The `k` best items after `history` (original item ids, oldest first). When the run masks
+    /// seen items, no history item is recommended again, as the evaluator masks them; ties go
+    /// to the lower item id.
+    pub fn recommend(&self, history: &[&str], k: usize) -> Result<Vec<Recommendation>> {
+        let card = &self.card;
+        let mut items = Vec::with_capacity(history.len());
+        for original in history {
+            match card.item(original) {
+                Some(item) => items.push(item),
+                None => {
+                    let examples: Vec<&str> = card
+                        .item_ids
+                        .iter()
+                        .skip(1)
+                        .take(5)
+                        .map(String::as_str)
+                        .collect();
+                    return Err(Error::Input(format!(
+                        "--history: item `{original}` is not in {} (after filtering); its ids look like {}",
+                        card.dataset,
+                        examples.join(", ")
+                    )));
+                }
+            }
+        }
+        if items.is_empty() {
+            return Err(Error::Input(
+                "--history is empty; give original item ids such as --history 12,7,33".into(),
+            ));
+        }
+        if k == 0 || k > card.num_items {
+            return Err(Error::Input(format!(
+                "-k must be between 1 and {}",
+                card.num_items
+            )));
+        }
+        let device = self.model.backbone.items.weight.device();
+        let histories: Vec<&[u32]> = vec![&items];
+        let inputs = Inputs::from_histories(&histories, self.model.backbone.max_len(), &device);
+        let scores: Vec<f32> = self
+            .model
+            .valid()
+            .scores(&inputs)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .expect("float scores");
+        let mut ranked = scores.clone();
+        let mut top = Vec::with_capacity(k);
+        let seen: &[u32] = if card.mask_history { &items } else { &[] };
+        latentr3_eval::top_row(&mut ranked, seen, k, &mut top);
+        Ok(top
+            .into_iter()
+            .map(|item| Recommendation {
+                id: card.item_ids[item as usize].clone(),
+                score: scores[item as usize],
+                title: card.title(item).map(str::to_string),
+            })
+            .collect())
+    }
+}
