@@ -637,6 +637,54 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
 }
 
 #[test]
+fn the_library_pipeline_gives_the_binarys_test_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "[data.synthetic]\nusers = 80\nitems = 40\ntopics = 3\nmin_length = 8\nmax_length = 14\n\n\
+         [data.filter]\nuser_core = 0\nitem_core = 0\n\n[model]\nmax_len = 8\nhidden = 8\nheads = 2\ninner = 16\n\n\
+         [sft]\nepochs = 2\nbatch_size = 16\nwarmup_steps = 2\n\n[rl]\nepochs = 1\nbatch_size = 16\n",
+    )
+    .unwrap();
+    let output = latentr3(
+        &[
+            "train",
+            "--config",
+            "tiny.toml",
+            "--out",
+            "runs/binary",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let binary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+
+    // What a researcher's program does (crates/latentr3/examples/pipeline.rs).
+    let experiment = latentr3::Experiment::load(&config, &[]).unwrap();
+    let start = latentr3::Start::New {
+        experiment,
+        out: Some(dir.path().join("runs/library")),
+        init: None,
+    };
+    let device = latentr3::burn::prelude::Device::flex();
+    let options = latentr3::Options::default();
+    let trained = latentr3::train(start, &device, &options, &mut latentr3::Silent).unwrap();
+    // Through the same text as the binary's output: serde_json's default float parsing can be
+    // one ulp off, the same way on both sides.
+    let text = serde_json::to_string_pretty(&trained.report.unwrap()).unwrap();
+    let library: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for stage in ["sft", "rl"] {
+        assert!(binary[stage]["metrics"]["NDCG@10"].is_number(), "{stage}");
+        assert_eq!(
+            binary[stage]["metrics"], library[stage]["metrics"],
+            "{stage}"
+        );
+    }
+}
+
+#[test]
 fn recommend_needs_only_the_run_directory_and_refuses_other_formats() {
     let dir = tempfile::tempdir().unwrap();
     small_u_data(dir.path());
