@@ -26,7 +26,7 @@ pub mod trainer;
 
 pub use advantage::{AdvantageStats, advantages};
 pub use config::{AdvantageKind, ObjectiveKind, RlConfig};
-pub use reward::{Outcome, RewardKind, RewardTerm, Rewards};
+pub use reward::{Outcome, Ranked, Reward, RewardKind, RewardTerm, Rewards};
 pub use trainer::{
-    EvalLog, Observer, RlData, RlOutcome, Silent, StepLog, StopReason, TermStats, train,
+    EvalLog, Observer, RlData, RlOutcome, Silent, StepLog, StopReason, TermStats, train, train_with,
 };

@@ -66,10 +66,6 @@ impl RewardTerm {
         }
         Ok(())
     }
-
-    fn needs_ranking(&self) -> bool {
-        matches!(self.kind, RewardKind::Ndcg | RewardKind::TailBonus)
-    }
 }
 
 /// What one candidate latent produced: its score of every item id (index 0 is padding and
@@ -85,56 +81,135 @@ pub struct Outcome<'a> {
     pub masked: &'a [u32],
 }
 
-/// The reward terms of an experiment, ready to score outcomes.
-#[derive(Debug, Clone)]
+/// The target's rank and the best items of one candidate's scores, under the evaluator's own
+/// ranking rule (ties against the target, NaN as −∞, what the user has seen masked).
+#[derive(Debug, Clone, Copy)]
+pub struct Ranked<'a> {
+    pub rank: u32,
+    /// The best items, best first; as many as the longest list any reward asked for.
+    pub top: &'a [u32],
+}
+
+/// A reward: how good one candidate latent's outcome is, higher is better. Each TOML reward
+/// kind is one ([`RewardTerm::reward`]); a program adds its own with [`Rewards::with`] and
+/// passes them to [`train_with`](crate::train_with).
+pub trait Reward: Send + Sync {
+    /// The name in logs and on TensorBoard (`rl/reward/<name>/mean`).
+    fn name(&self) -> String;
+    /// `Some(k)` when the reward reads the target's rank or the `k` best items, so the row is
+    /// ranked once for all rewards; `None` (the default) when it reads only the outcome.
+    fn ranking(&self) -> Option<usize> {
+        None
+    }
+    /// The reward's (unweighted) value; `ranked` is given whenever [`Reward::ranking`] is `Some`.
+    fn score(&self, outcome: &Outcome<'_>, ranked: Option<&Ranked<'_>>) -> f64;
+}
+
+/// A reward kind of the TOML settings.
+struct BuiltIn {
+    kind: RewardKind,
+    k: usize,
+    is_tail: std::sync::Arc<Vec<bool>>,
+}
+
+impl Reward for BuiltIn {
+    fn name(&self) -> String {
+        RewardTerm {
+            kind: self.kind,
+            weight: 1.0,
+            k: self.k,
+        }
+        .name()
+    }
+
+    fn ranking(&self) -> Option<usize> {
+        match self.kind {
+            RewardKind::Ndcg => Some(0),
+            RewardKind::TailBonus => Some(self.k),
+            RewardKind::NegPerplexity | RewardKind::LogProb => None,
+        }
+    }
+
+    fn score(&self, outcome: &Outcome<'_>, ranked: Option<&Ranked<'_>>) -> f64 {
+        match self.kind {
+            RewardKind::NegPerplexity => -(-outcome.log_prob).exp(),
+            RewardKind::LogProb => outcome.log_prob,
+            RewardKind::Ndcg => latentr3_eval::ndcg(ranked.expect("ranked").rank, self.k),
+            RewardKind::TailBonus => {
+                let top = ranked.expect("ranked").top;
+                let top = &top[..self.k.min(top.len())];
+                let tail = top
+                    .iter()
+                    .filter(|&&i| self.is_tail.get(i as usize).copied().unwrap_or(false))
+                    .count();
+                tail as f64 / self.k as f64
+            }
+        }
+    }
+}
+
+impl RewardTerm {
+    /// This term's reward; `is_tail[item]` marks long-tail items (as the evaluator's
+    /// `ItemStats`), which `tail_bonus` reads.
+    pub fn reward(&self, is_tail: std::sync::Arc<Vec<bool>>) -> Box<dyn Reward> {
+        Box::new(BuiltIn {
+            kind: self.kind,
+            k: self.k,
+            is_tail,
+        })
+    }
+}
+
+/// Weighted rewards, summed: what the RL stage maximises.
+#[derive(Default)]
 pub struct Rewards {
-    terms: Vec<RewardTerm>,
-    is_tail: Vec<bool>,
+    terms: Vec<(f64, Box<dyn Reward>)>,
 }
 
 impl Rewards {
-    /// `is_tail[item]` marks long-tail items (as the evaluator's `ItemStats`).
-    pub fn new(terms: Vec<RewardTerm>, is_tail: Vec<bool>) -> Rewards {
-        Rewards { terms, is_tail }
+    /// The reward terms of the settings; `is_tail[item]` marks long-tail items.
+    pub fn from_terms(terms: &[RewardTerm], is_tail: Vec<bool>) -> Rewards {
+        let is_tail = std::sync::Arc::new(is_tail);
+        terms.iter().fold(Rewards::default(), |rewards, term| {
+            rewards.with_boxed(term.weight, term.reward(is_tail.clone()))
+        })
     }
 
-    pub fn terms(&self) -> &[RewardTerm] {
-        &self.terms
+    /// Adds `reward` with `weight`.
+    pub fn with(self, weight: f64, reward: impl Reward + 'static) -> Rewards {
+        self.with_boxed(weight, Box::new(reward))
+    }
+
+    fn with_boxed(mut self, weight: f64, reward: Box<dyn Reward>) -> Rewards {
+        self.terms.push((weight, reward));
+        self
+    }
+
+    /// The terms' names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.terms.iter().map(|(_, r)| r.name()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
     }
 
     /// Writes each term's (unweighted) value into `values` and returns the weighted sum.
     pub fn score(&self, outcome: &Outcome<'_>, values: &mut [f64]) -> f64 {
-        let ranking = if self.terms.iter().any(RewardTerm::needs_ranking) {
-            let k = self
-                .terms
-                .iter()
-                .filter(|t| t.needs_ranking())
-                .map(|t| t.k)
-                .max()
-                .unwrap_or(1);
-            Some(Ranking::new(outcome, k))
-        } else {
-            None
-        };
+        let k = self.terms.iter().filter_map(|(_, r)| r.ranking()).max();
+        let ranking = k.map(|k| Ranking::new(outcome, k));
+        let ranked = ranking.as_ref().map(|r| Ranked {
+            rank: r.rank,
+            top: &r.top,
+        });
         let mut total = 0.0;
-        for (term, value) in self.terms.iter().zip(values.iter_mut()) {
-            *value = match term.kind {
-                RewardKind::NegPerplexity => -(-outcome.log_prob).exp(),
-                RewardKind::LogProb => outcome.log_prob,
-                RewardKind::Ndcg => {
-                    latentr3_eval::ndcg(ranking.as_ref().expect("ranked").rank, term.k)
-                }
-                RewardKind::TailBonus => {
-                    let top = &ranking.as_ref().expect("ranked").top[..];
-                    let top = &top[..term.k.min(top.len())];
-                    let tail = top
-                        .iter()
-                        .filter(|&&i| self.is_tail.get(i as usize).copied().unwrap_or(false))
-                        .count();
-                    tail as f64 / term.k as f64
-                }
-            };
-            total += term.weight * *value;
+        for ((weight, reward), value) in self.terms.iter().zip(values.iter_mut()) {
+            *value = reward.score(outcome, ranked.as_ref());
+            total += weight * *value;
         }
         total
     }
@@ -181,8 +256,8 @@ mod tests {
         // Items 1..=5; item 0 is padding and never ranked even with the best score.
         let scores = [9.0, 0.2, 0.9, 0.1, 0.7, 0.3];
         let is_tail = vec![false, false, false, true, true, true];
-        let rewards = Rewards::new(
-            vec![
+        let rewards = Rewards::from_terms(
+            &[
                 RewardTerm::new(RewardKind::NegPerplexity, 1.0),
                 RewardTerm::new(RewardKind::LogProb, 1.0),
                 RewardTerm {
@@ -238,8 +313,8 @@ mod tests {
                 .map(|_| rng.random_range(1..=n) as u32)
                 .collect();
             let mask = rng.random_bool(0.5);
-            let rewards = Rewards::new(
-                vec![
+            let rewards = Rewards::from_terms(
+                &[
                     RewardTerm {
                         kind: RewardKind::Ndcg,
                         weight: 1.0,
@@ -293,7 +368,8 @@ mod tests {
     #[test]
     fn the_target_is_never_masked() {
         let scores = [0.0, 0.1, 0.9];
-        let rewards = Rewards::new(vec![RewardTerm::new(RewardKind::Ndcg, 1.0)], vec![false; 3]);
+        let rewards =
+            Rewards::from_terms(&[RewardTerm::new(RewardKind::Ndcg, 1.0)], vec![false; 3]);
         let mut values = [0.0];
         rewards.score(&outcome(&scores, 2, &[2]), &mut values);
         assert_eq!(values[0], 1.0);

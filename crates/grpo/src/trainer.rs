@@ -196,9 +196,9 @@ pub fn optimizer(config: &RlConfig) -> ModuleOptimizer {
     adamw(config.weight_decay)
 }
 
-/// Trains the latent head of `model` (an SFT model in latent mode with one thought) and returns
-/// the best validated model. Deterministic for a seed: the noise comes from a seeded generator
-/// and the frozen backbone has no dropout.
+/// Trains the latent head of `model` (an SFT model in latent mode with one thought) with the
+/// rewards of `config` and returns the best validated model. Deterministic for a seed: the
+/// noise comes from a seeded generator and the frozen backbone has no dropout.
 pub fn train(
     model: &Recommender,
     device: &Device,
@@ -206,7 +206,24 @@ pub fn train(
     config: &RlConfig,
     observer: &mut dyn Observer,
 ) -> Result<RlOutcome, TrainError> {
+    let rewards = Rewards::from_terms(&config.rewards, data.evaluator.stats().is_tail.clone());
+    train_with(model, device, data, config, &rewards, observer)
+}
+
+/// [`train`] with rewards of the caller's own (see [`Reward`](crate::reward::Reward));
+/// `config.rewards` is ignored.
+pub fn train_with(
+    model: &Recommender,
+    device: &Device,
+    data: &RlData<'_>,
+    config: &RlConfig,
+    rewards: &Rewards,
+    observer: &mut dyn Observer,
+) -> Result<RlOutcome, TrainError> {
     config.validate().map_err(TrainError::Setting)?;
+    if rewards.is_empty() {
+        return Err(TrainError::Setting("no rewards to maximise".into()));
+    }
     let Some(head) = &model.head else {
         return Err(TrainError::Setting(
             "the RL stage trains the latent head; this model is in backbone mode".into(),
@@ -241,10 +258,6 @@ pub fn train(
             "the training split has no targets".into(),
         ));
     }
-    let rewards = Rewards::new(
-        config.rewards.clone(),
-        data.evaluator.stats().is_tail.clone(),
-    );
     let mask_history = data.evaluator.config().mask_history;
     let total_steps = config.epochs * batcher.num_batches();
 
@@ -278,7 +291,7 @@ pub fn train(
                 &mut policy,
                 &batch,
                 config,
-                &rewards,
+                rewards,
                 mask_history.then_some(data),
                 lr,
                 &mut rng,
@@ -464,7 +477,7 @@ fn rl_step(
             .collect(),
         None => vec![&[][..]; rows],
     };
-    let terms = rewards.terms().len();
+    let terms = rewards.len();
     let scored: Vec<(f64, Vec<f64>)> = (0..rows * group)
         .into_par_iter()
         .map(|member| {
@@ -562,16 +575,12 @@ fn rl_step(
     }
     let iterations = config.iterations as f64;
     let term_stats = rewards
-        .terms()
-        .iter()
+        .names()
+        .into_iter()
         .enumerate()
-        .map(|(i, term)| {
+        .map(|(i, name)| {
             let (mean, std) = mean_std(scored.iter().map(move |(_, v)| v[i]));
-            TermStats {
-                name: term.name(),
-                mean,
-                std,
-            }
+            TermStats { name, mean, std }
         })
         .collect();
     let (reward_mean, reward_std) = mean_std(totals.iter().copied());

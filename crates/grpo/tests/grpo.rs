@@ -5,8 +5,8 @@ use burn::prelude::*;
 use latentr3_data::{DataConfig, Dataset, Popularity, Split, SplitConfig, SyntheticConfig};
 use latentr3_eval::{Case, CollapseConfig, EvalConfig, Evaluator};
 use latentr3_grpo::{
-    AdvantageKind, ObjectiveKind, Observer, RewardKind, RewardTerm, RlConfig, RlData, StepLog,
-    train,
+    AdvantageKind, ObjectiveKind, Observer, Outcome, Ranked, Reward, RewardKind, RewardTerm,
+    Rewards, RlConfig, RlData, StepLog, train, train_with,
 };
 use latentr3_model::evaluation::{cases, item_stats};
 use latentr3_model::{Mode, ModelConfig, Recommender, TrainError};
@@ -79,6 +79,16 @@ fn run(
     model: &Recommender,
     config: &RlConfig,
 ) -> Result<(latentr3_grpo::RlOutcome, Vec<StepLog>), TrainError> {
+    run_with(f, model, config, None)
+}
+
+/// [`run`], with the caller's rewards instead of the settings' when given.
+fn run_with(
+    f: &Fixture,
+    model: &Recommender,
+    config: &RlConfig,
+    rewards: Option<&Rewards>,
+) -> Result<(latentr3_grpo::RlOutcome, Vec<StepLog>), TrainError> {
     struct Steps(Vec<StepLog>);
     impl Observer for Steps {
         fn on_step(&mut self, log: &StepLog) {
@@ -95,7 +105,11 @@ fn run(
         collapse: &collapse,
     };
     let mut steps = Steps(Vec::new());
-    let outcome = train(model, &Device::default(), &data, config, &mut steps)?;
+    let device = Device::default();
+    let outcome = match rewards {
+        Some(rewards) => train_with(model, &device, &data, config, rewards, &mut steps)?,
+        None => train(model, &device, &data, config, &mut steps)?,
+    };
     Ok((outcome, steps.0))
 }
 
@@ -160,6 +174,57 @@ fn fine_tuned(f: &Fixture, device: &Device) -> Recommender {
     )
     .unwrap()
     .best
+}
+
+#[test]
+fn a_reward_of_ones_own_trains_through_the_same_code() {
+    /// `log p(target)` written as a user would, plus a ranked reward to check `ranked` arrives.
+    struct MyLogProb;
+    impl Reward for MyLogProb {
+        fn name(&self) -> String {
+            "my_log_prob".into()
+        }
+        fn score(&self, outcome: &Outcome<'_>, _: Option<&Ranked<'_>>) -> f64 {
+            outcome.log_prob
+        }
+    }
+    struct HitAt3;
+    impl Reward for HitAt3 {
+        fn name(&self) -> String {
+            "hit@3".into()
+        }
+        fn ranking(&self) -> Option<usize> {
+            Some(3)
+        }
+        fn score(&self, _: &Outcome<'_>, ranked: Option<&Ranked<'_>>) -> f64 {
+            let ranked = ranked.expect("asked for a ranking");
+            assert!(ranked.top.len() <= 3);
+            f64::from(u8::from(ranked.rank <= 3))
+        }
+    }
+    let f = fixture();
+    let device = Device::default();
+    let sft = model(Mode::Latent, 1, &device, f.dataset.num_items());
+    let config = RlConfig {
+        rewards: vec![RewardTerm::new(RewardKind::LogProb, 1.0)],
+        ..quick(RlConfig::default())
+    };
+    let (built_in, steps) = run(&f, &sft, &config).unwrap();
+    let mine = Rewards::default().with(1.0, MyLogProb).with(0.0, HitAt3);
+    let (custom, custom_steps) = run_with(&f, &sft, &config, Some(&mine)).unwrap();
+    // The same objective through the trait: the same steps and the same head.
+    assert_eq!(steps.len(), custom_steps.len());
+    for (a, b) in steps.iter().zip(&custom_steps) {
+        assert_eq!((a.loss, a.reward.mean), (b.loss, b.reward.mean));
+        assert_eq!(b.terms[0].name, "my_log_prob");
+        assert_eq!(b.terms[0].mean, a.terms[0].mean);
+        assert_eq!(b.terms[1].name, "hit@3");
+        assert!((0.0..=1.0).contains(&b.terms[1].mean));
+    }
+    assert_eq!(
+        parameters(built_in.best.head.as_ref().unwrap()),
+        parameters(custom.best.head.as_ref().unwrap())
+    );
 }
 
 #[test]
