@@ -9,10 +9,10 @@ use crate::cache;
 use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 use crate::format::Format;
-use crate::load::{ReadOptions, read_interactions, read_titles};
 use crate::preprocess::{FilterConfig, preprocess};
+use crate::source::{FileSource, InteractionSource};
 use crate::split::SplitConfig;
-use crate::synthetic::{SyntheticConfig, generate};
+use crate::synthetic::SyntheticConfig;
 
 /// Where the data comes from and how it is processed. Exactly one of `path` and `synthetic` is
 /// set. Relative paths are relative to the working directory.
@@ -35,7 +35,7 @@ pub struct DataConfig {
     pub filter: FilterConfig,
     #[serde(default)]
     pub split: SplitConfig,
-    /// Cache processed datasets (file sources only).
+    /// Cache processed datasets (sources with a cache key: files).
     #[serde(default = "default_true")]
     pub cache: bool,
     #[serde(default = "default_cache_dir")]
@@ -86,75 +86,49 @@ impl DataConfig {
 
     /// Loads, filters and sequences the data, using the cache when enabled.
     pub fn load(&self) -> Result<Loaded> {
-        self.filter.validate()?;
-        self.split.validate()?;
-        let started = Instant::now();
         match (&self.path, &self.synthetic) {
             (Some(_), Some(_)) | (None, None) => Err(DataError::InvalidSetting {
                 field: "data",
                 message: "set exactly one of `path` (a file) and `synthetic` (generated data)"
                     .into(),
             }),
-            (None, Some(synthetic)) => {
-                let raw = generate(synthetic)?;
-                let dataset = preprocess(raw, &self.filter, "synthetic", "synthetic data")?;
-                Ok(Loaded {
-                    dataset,
-                    cache: CacheUse::Disabled,
-                    seconds: started.elapsed().as_secs_f64(),
-                })
-            }
-            (Some(path), None) => self.load_file(path, started),
+            (None, Some(synthetic)) => self.load_from(synthetic),
+            (Some(path), None) => self.load_from(&FileSource {
+                path: path.clone(),
+                format: self.resolved_format(path)?,
+                titles: self.titles.clone(),
+            }),
         }
     }
 
-    fn load_file(&self, path: &Path, started: Instant) -> Result<Loaded> {
-        let format = self.resolved_format(path)?;
-        if !path.exists() {
-            return Err(DataError::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such file (see data/README.md for how to get it)",
-                ),
-            ));
-        }
-        let stem = path
-            .file_name()
-            .map(|n| n.to_string_lossy().replace(['.', ' '], "_"))
-            .unwrap_or_else(|| "data".into());
-        let cache_file = if self.cache {
-            let settings = serde_json::json!({
-                "format": format,
-                "filter": self.filter,
-                "titles": match &self.titles {
-                    Some(t) => Some(format!("{:032x}", cache::fingerprint_file(t)?)),
-                    None => None,
-                },
-            })
-            .to_string();
-            let fingerprint = cache::fingerprint_file(path)?;
-            let file = cache::cache_path(&self.cache_dir, &stem, fingerprint, &settings);
-            if let Some(dataset) = cache::read(&file) {
-                return Ok(Loaded {
-                    dataset,
-                    cache: CacheUse::Hit(file),
-                    seconds: started.elapsed().as_secs_f64(),
-                });
+    /// Loads `source` with these filters and this cache (`path`, `format`, `titles` and
+    /// `synthetic` are not read): a program's own source gets the same preprocessing.
+    pub fn load_from(&self, source: &dyn InteractionSource) -> Result<Loaded> {
+        self.filter.validate()?;
+        self.split.validate()?;
+        let started = Instant::now();
+        let cache_file = match (self.cache, source.cache_key()?) {
+            (true, Some(key)) => {
+                let settings = serde_json::json!({
+                    "source": key.settings,
+                    "filter": self.filter,
+                })
+                .to_string();
+                let file = cache::cache_path(&self.cache_dir, &key.stem, key.content, &settings);
+                if let Some(dataset) = cache::read(&file) {
+                    return Ok(Loaded {
+                        dataset,
+                        cache: CacheUse::Hit(file),
+                        seconds: started.elapsed().as_secs_f64(),
+                    });
+                }
+                Some(file)
             }
-            Some(file)
-        } else {
-            None
+            _ => None,
         };
-        let raw = read_interactions(path, format, &ReadOptions::default())?;
-        let name = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| stem.clone());
-        let mut dataset = preprocess(raw, &self.filter, &name, &path.display().to_string())?;
-        if let Some(titles_path) = &self.titles {
-            let titles = read_titles(titles_path)?;
+        let raw = source.read()?;
+        let mut dataset = preprocess(raw, &self.filter, &source.name(), &source.describe())?;
+        if let Some(titles) = source.titles()? {
             dataset.titles = Some(
                 dataset
                     .item_ids

@@ -13,6 +13,8 @@
 //! - [`synthetic`]: a seeded generator whose next item depends on several earlier items.
 //! - [`DataConfig`]: the `[data]` section of an experiment; [`DataConfig::load`] uses a cache in
 //!   `data/cache/` keyed by the file's content and the preprocessing settings.
+//! - [`source`]: where interactions come from; [`DataConfig::load_from`] preprocesses, caches
+//!   and splits a program's own [`InteractionSource`] the same way.
 //!
 //! ```
 //! use latentr3_data::{DataConfig, Popularity, Split, SyntheticConfig, TrainBatcher};
@@ -40,6 +42,7 @@ pub mod format;
 pub mod load;
 pub mod popularity;
 pub mod preprocess;
+pub mod source;
 pub mod split;
 pub mod stats;
 pub mod synthetic;
@@ -54,6 +57,7 @@ pub use format::Format;
 pub use load::{Interactions, ReadOptions, read_interactions, read_titles};
 pub use popularity::Popularity;
 pub use preprocess::{FilterConfig, preprocess};
+pub use source::{CacheKey, FileSource, InteractionSource};
 pub use split::{Example, Sample, Split, SplitConfig, SplitKind};
 pub use stats::DataStats;
 pub use synthetic::{SyntheticConfig, generate};

@@ -459,3 +459,79 @@ fn an_explicit_format_overrides_detection() {
     };
     assert_eq!(explicit.load().unwrap().dataset.num_users(), 30);
 }
+
+/// A program's own source: filtered, cached under its key, and split like a file.
+#[test]
+fn an_own_source_gets_filtering_caching_and_splitting() {
+    use latentr3_data::{CacheKey, CacheUse, InteractionSource, Interactions, Split};
+    use std::cell::Cell;
+
+    struct InMemory {
+        reads: Cell<usize>,
+    }
+    impl InteractionSource for InMemory {
+        fn name(&self) -> String {
+            "in-memory".into()
+        }
+        fn cache_key(&self) -> latentr3_data::Result<Option<CacheKey>> {
+            Ok(Some(CacheKey {
+                stem: "in_memory".into(),
+                content: 7,
+                settings: String::new(),
+            }))
+        }
+        fn read(&self) -> latentr3_data::Result<Interactions> {
+            self.reads.set(self.reads.get() + 1);
+            // 6 users with 4 items each, and one user with a single item (removed by 2-core).
+            let mut out = Interactions {
+                user_ids: (0..7).map(|u| format!("u{u}")).collect(),
+                item_ids: (0..5).map(|i| format!("i{i}")).collect(),
+                ..Interactions::default()
+            };
+            for user in 0..6u32 {
+                for step in 0..4u32 {
+                    out.user.push(user);
+                    out.item.push((user + step) % 5);
+                    out.rating.push(4.0);
+                    out.timestamp.push(i64::from(step));
+                }
+            }
+            out.user.push(6);
+            out.item.push(0);
+            out.rating.push(4.0);
+            out.timestamp.push(0);
+            Ok(out)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = DataConfig {
+        filter: latentr3_data::FilterConfig {
+            user_core: 2,
+            item_core: 2,
+            ..Default::default()
+        },
+        cache_dir: dir.path().to_path_buf(),
+        ..DataConfig::default()
+    };
+    let source = InMemory {
+        reads: Cell::new(0),
+    };
+    let first = config.load_from(&source).unwrap();
+    assert!(matches!(first.cache, CacheUse::Stored(_)));
+    assert_eq!(first.dataset.name, "in-memory");
+    assert_eq!(
+        first.dataset.num_users(),
+        6,
+        "the 1-item user is filtered out"
+    );
+    let second = config.load_from(&source).unwrap();
+    assert!(matches!(second.cache, CacheUse::Hit(_)));
+    assert_eq!(
+        source.reads.get(),
+        1,
+        "the second load is served by the cache"
+    );
+    assert_eq!(second.dataset.sequences, first.dataset.sequences);
+    let split = Split::new(&second.dataset, &config.split).unwrap();
+    assert_eq!(split.test.len(), 6);
+}
