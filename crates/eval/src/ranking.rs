@@ -13,12 +13,13 @@
 //!   or −∞ is never listed, so a list can be shorter than K.
 
 /// Where [`rank_row`] puts an excluded item (padding, already seen): NaN, which no comparison
-/// counts. Real NaN scores were turned into −∞ before, so the two never mix.
+/// counts. A real NaN score loses to any target as −∞ would (no comparison with it holds
+/// either); for a target scored NaN or −∞ real NaN scores are turned into −∞ first.
 const EXCLUDED: f32 = f32::NAN;
 
 /// Ranks one row of scores under the rule of this module and fills `top` with the `k` best
 /// candidates (best first). `scores` has `n + 1` slots (slot 0 is padding); it is overwritten:
-/// afterwards NaN marks the excluded items. `excluded` lists what the user has already seen
+/// afterwards NaN marks the excluded items (and real NaN scores). `excluded` lists what the user has already seen
 /// (pass an empty slice when masking is off); repeats and the target itself are allowed and
 /// change nothing. Returns the target's rank, from 1 to the number of candidates.
 pub fn rank_row(
@@ -29,6 +30,17 @@ pub fn rank_row(
     top: &mut Vec<u32>,
 ) -> u32 {
     debug_assert!(target >= 1 && target < scores.len(), "target out of range");
+    let t = scores[target];
+    if t.is_nan() || t == f32::NEG_INFINITY {
+        // The target ranks last among the candidates, where a NaN item ties with it: NaN
+        // becomes −∞ before the excluded items are marked. Any other target beats NaN items
+        // with no pass over the row, since no comparison with NaN holds.
+        for s in scores.iter_mut() {
+            if s.is_nan() {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+    }
     exclude(scores, excluded, Some(target));
     let rank = rank_of(scores, target);
     top_k(scores, k, top);
@@ -42,13 +54,8 @@ pub fn top_row(scores: &mut [f32], excluded: &[u32], k: usize, top: &mut Vec<u32
     top_k(scores, k, top);
 }
 
-/// NaN scores become −∞, then padding and the excluded items (except `keep`) become NaN.
+/// Padding and the excluded items (except `keep`) become NaN, which no comparison counts.
 fn exclude(scores: &mut [f32], excluded: &[u32], keep: Option<usize>) {
-    for s in scores.iter_mut() {
-        if s.is_nan() {
-            *s = f32::NEG_INFINITY;
-        }
-    }
     if let Some(pad) = scores.first_mut() {
         *pad = EXCLUDED;
     }
