@@ -55,7 +55,7 @@ enum Command {
         /// The run directory (default: runs/<name>-<mode>-<time>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Skip SFT: start the RL stage from this run's SFT checkpoint (same [data] and
+        /// Skip SFT: start the RL stage from this run's SFT checkpoint (same [data], masking and
         /// [model] settings), e.g. to compare RL settings on one SFT model.
         #[arg(long, value_name = "RUN_DIR", conflicts_with = "resume")]
         init: Option<PathBuf>,

@@ -28,5 +28,6 @@ pub use advantage::{AdvantageStats, advantages};
 pub use config::{AdvantageKind, ObjectiveKind, RlConfig};
 pub use reward::{Outcome, Ranked, Reward, RewardKind, RewardTerm, Rewards};
 pub use trainer::{
-    EvalLog, Observer, RlData, RlOutcome, Silent, StepLog, StopReason, TermStats, train, train_with,
+    EvalLog, Observer, RlData, RlOutcome, RlStepLog, Silent, StopReason, TermStats, train,
+    train_with,
 };

@@ -46,7 +46,7 @@ pub struct TermStats {
 
 /// One RL step (one batch), as reported to the observer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepLog {
+pub struct RlStepLog {
     pub step: usize,
     pub epoch: usize,
     /// Mean objective over the batch's iterations.
@@ -89,7 +89,7 @@ pub trait Observer {
     /// Before the first step, with the SFT model's validation report (the monitor's reference).
     fn on_start(&mut self, _total_steps: usize, _reference: &Report) {}
     fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
-    fn on_step(&mut self, _log: &StepLog) {}
+    fn on_step(&mut self, _log: &RlStepLog) {}
     /// After an epoch's steps, with their wall time (validation excluded).
     fn on_epoch_end(&mut self, _epoch: usize, _train_seconds: f64) {}
     /// After each validation; `model` is the current model (checkpoints are written here).
@@ -406,7 +406,7 @@ fn rl_step(
     masking: Option<&RlData<'_>>,
     lr: f64,
     rng: &mut Xoshiro256PlusPlus,
-) -> Result<StepLog, f64> {
+) -> Result<RlStepLog, f64> {
     let (rows, len, group) = (batch.batch_size, batch.seq_len, config.group_size);
     let train_device = policy.device.clone().autodiff();
     // Every window ends with a target in its last column.
@@ -584,7 +584,7 @@ fn rl_step(
         })
         .collect();
     let (reward_mean, reward_std) = mean_std(totals.iter().copied());
-    Ok(StepLog {
+    Ok(RlStepLog {
         step: 0,
         epoch: 0,
         loss: loss_sum / iterations,

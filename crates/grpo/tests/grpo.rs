@@ -6,7 +6,7 @@ use latentr3_data::{DataConfig, Dataset, Popularity, Split, SplitConfig, Synthet
 use latentr3_eval::{Case, CollapseConfig, EvalConfig, Evaluator};
 use latentr3_grpo::{
     AdvantageKind, ObjectiveKind, Observer, Outcome, Ranked, Reward, RewardKind, RewardTerm,
-    Rewards, RlConfig, RlData, StepLog, train, train_with,
+    Rewards, RlConfig, RlData, RlStepLog, train, train_with,
 };
 use latentr3_model::evaluation::{cases, item_stats};
 use latentr3_model::{Mode, ModelConfig, Recommender, TrainError};
@@ -78,7 +78,7 @@ fn run(
     f: &Fixture,
     model: &Recommender,
     config: &RlConfig,
-) -> Result<(latentr3_grpo::RlOutcome, Vec<StepLog>), TrainError> {
+) -> Result<(latentr3_grpo::RlOutcome, Vec<RlStepLog>), TrainError> {
     run_with(f, model, config, None)
 }
 
@@ -88,10 +88,10 @@ fn run_with(
     model: &Recommender,
     config: &RlConfig,
     rewards: Option<&Rewards>,
-) -> Result<(latentr3_grpo::RlOutcome, Vec<StepLog>), TrainError> {
-    struct Steps(Vec<StepLog>);
+) -> Result<(latentr3_grpo::RlOutcome, Vec<RlStepLog>), TrainError> {
+    struct Steps(Vec<RlStepLog>);
     impl Observer for Steps {
-        fn on_step(&mut self, log: &StepLog) {
+        fn on_step(&mut self, log: &RlStepLog) {
             self.0.push(log.clone());
         }
     }

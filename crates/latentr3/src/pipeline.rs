@@ -401,7 +401,7 @@ impl sft::Observer for SftObserver<'_> {
         self.observer.epoch_start("epoch", epoch, batches);
     }
 
-    fn on_step(&mut self, log: &sft::StepLog) {
+    fn on_step(&mut self, log: &sft::SftStepLog) {
         self.observer.step(&format!(
             "loss {:.4}, {:.0} targets/s",
             log.loss, log.targets_per_second
@@ -470,7 +470,7 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
         self.observer.epoch_start("rl epoch", epoch, batches);
     }
 
-    fn on_step(&mut self, log: &latentr3_grpo::StepLog) {
+    fn on_step(&mut self, log: &latentr3_grpo::RlStepLog) {
         self.observer.step(&format!(
             "reward {:.4}, |A| std {:.3}, {:.0} seq/s",
             log.reward.mean, log.advantage.std, log.sequences_per_second

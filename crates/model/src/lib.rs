@@ -50,5 +50,5 @@ pub use latent::LatentHead;
 pub use recommender::{Inputs, ModelScorer, Recommender};
 pub use sft::{
     EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftConfig, SftData, SftOutcome,
-    Silent, StepLog,
+    SftStepLog, Silent,
 };

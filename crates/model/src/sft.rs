@@ -103,7 +103,7 @@ pub fn warmup_cosine(peak: f64, min_ratio: f64, warmup: usize, step: usize, tota
 
 /// One optimisation step, as reported to the observer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StepLog {
+pub struct SftStepLog {
     pub step: usize,
     pub epoch: usize,
     pub loss: f64,
@@ -162,7 +162,7 @@ pub struct Resume {
 /// Receives progress; every method has a silent default.
 pub trait Observer {
     fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
-    fn on_step(&mut self, _log: &StepLog) {}
+    fn on_step(&mut self, _log: &SftStepLog) {}
     /// Called after validation with the training state; checkpoints are written here.
     fn on_epoch(&mut self, _log: &EpochLog, _state: &EpochState<'_>) -> Result<(), TrainError> {
         Ok(())
@@ -432,7 +432,7 @@ pub fn train(
             let grad_norm = clip_global_norm(&model, &mut grads, config.grad_clip);
             let lr = learning_rate(config, step, total_steps);
             model = optimizer.step(lr, model, grads);
-            observer.on_step(&StepLog {
+            observer.on_step(&SftStepLog {
                 step,
                 epoch,
                 loss: value,
