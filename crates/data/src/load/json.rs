@@ -1,0 +1,170 @@
+//! JSON-lines formats (Amazon 2014/2018 reviews, Amazon 2023), read by polars with a schema.
+
+use std::io::{Cursor, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::delimited::columns_complete;
+use super::ids::*;
+use super::*;
+use crate::error::{DataError, Result};
+use crate::format::Format;
+
+/// Field names of the JSON-lines formats: user, item, rating, time, and the time unit divisor.
+pub(super) fn json_fields(
+    format: Format,
+) -> (&'static str, &'static str, &'static str, &'static str, i64) {
+    match format {
+        Format::Amazon2023Jsonl => ("user_id", "parent_asin", "rating", "timestamp", 1000),
+        _ => ("reviewerID", "asin", "overall", "unixReviewTime", 1),
+    }
+}
+
+pub(super) fn read_json_lines(
+    path: &Path,
+    format: Format,
+    mut reader: Box<dyn Read>,
+) -> Result<Interactions> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::io(path, e))?;
+    let (user, item, rating, time, divisor) = json_fields(format);
+    let schema = Schema::from_iter([
+        Field::new(user.into(), DataType::String),
+        Field::new(item.into(), DataType::String),
+        Field::new(rating.into(), DataType::Float64),
+        Field::new(time.into(), DataType::Int64),
+    ]);
+    let parsed = JsonReader::new(Cursor::new(strip_bom(&bytes)))
+        .with_json_format(JsonFormat::JsonLines)
+        .with_schema(Arc::new(schema))
+        .finish();
+    let frame = match parsed {
+        Ok(frame) if columns_complete(&frame) => frame,
+        Ok(_) | Err(_) => {
+            let polars_message = parsed.err().map(|e| e.to_string());
+            return Err(diagnose_json(path, format, &bytes, polars_message));
+        }
+    };
+    let mut builder = Builder::new();
+    builder.reserve(frame.height());
+    let diagnose = |e: PolarsError| diagnose_json(path, format, &bytes, Some(e.to_string()));
+    let users = frame
+        .column(user)
+        .and_then(|c| c.str().cloned())
+        .map_err(diagnose)?;
+    let items = frame
+        .column(item)
+        .and_then(|c| c.str().cloned())
+        .map_err(diagnose)?;
+    let ratings = frame
+        .column(rating)
+        .and_then(|c| c.f64().cloned())
+        .map_err(diagnose)?;
+    let times = frame
+        .column(time)
+        .and_then(|c| c.i64().cloned())
+        .map_err(diagnose)?;
+    for id in users.no_null_iter() {
+        let code = builder.users.token(id);
+        builder.out.user.push(code);
+    }
+    for id in items.no_null_iter() {
+        let code = builder.items.token(id);
+        builder.out.item.push(code);
+    }
+    builder
+        .out
+        .rating
+        .extend(ratings.into_no_null_iter().map(|r| r as f32));
+    builder
+        .out
+        .timestamp
+        .extend(times.into_no_null_iter().map(|t| t.div_euclid(divisor)));
+    Ok(builder.finish())
+}
+
+/// A JSON field, what it must be, and the test of that.
+type JsonCheck<'a> = (&'a str, &'a str, fn(&serde_json::Value) -> bool);
+
+pub(super) fn diagnose_json(
+    path: &Path,
+    format: Format,
+    bytes: &[u8],
+    polars_message: Option<String>,
+) -> DataError {
+    let (user, item, rating, time, _) = json_fields(format);
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_number = index + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line,
+            Err(e) => {
+                return DataError::InvalidUtf8 {
+                    path: path.to_path_buf(),
+                    line: line_number,
+                    offset: e.valid_up_to(),
+                };
+            }
+        };
+        let value: serde_json::Value = match serde_json::from_str(line) {
+            Ok(value) => value,
+            Err(e) => {
+                return DataError::malformed(
+                    path,
+                    line_number,
+                    format!(
+                        "expected {}, but the line is not JSON ({e})",
+                        format.line_shape()
+                    ),
+                );
+            }
+        };
+        let checks: [JsonCheck; 4] = [
+            (user, "a string", serde_json::Value::is_string),
+            (item, "a string", serde_json::Value::is_string),
+            (rating, "a number", serde_json::Value::is_number),
+            (time, "an integer", |v| v.is_i64() || v.is_u64()),
+        ];
+        for (field, expected, ok) in checks {
+            match value.get(field) {
+                Some(v) if ok(v) => {}
+                Some(v) => {
+                    return DataError::malformed(
+                        path,
+                        line_number,
+                        format!(
+                            "field `{field}`: expected {expected}, found `{}`",
+                            truncate(&v.to_string())
+                        ),
+                    );
+                }
+                None => {
+                    return DataError::malformed(
+                        path,
+                        line_number,
+                        format!(
+                            "field `{field}` is missing; expected {}",
+                            format.line_shape()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    DataError::malformed(
+        path,
+        1,
+        format!(
+            "could not parse the file as {}: {}",
+            format.line_shape(),
+            polars_message.unwrap_or_else(|| "missing values".into())
+        ),
+    )
+}

@@ -1,0 +1,128 @@
+//! Where every interaction-file format is parsed.
+//!
+//! Delimited formats are read in chunks of whole lines (64 MiB by default) and each chunk is parsed
+//! by polars' multi-threaded CSV reader into typed columns, which are then coded to dense ids and
+//! appended to flat vectors. Reading in chunks keeps peak memory close to the size of the
+//! decoded columns rather than file + columns. JSON-lines formats are parsed by polars' NDJSON
+//! reader with an explicit schema. When polars rejects a chunk, a line-by-line check of that chunk
+//! finds the first offending line, so the error names the file, the line and what was expected.
+//!
+//! - `layout`: each delimited format's fields (separator, header, which column is what);
+//! - `delimited`: the chunked reader of those formats and its line-by-line diagnosis;
+//! - `json`: the JSON-lines formats;
+//! - `ids`: dense ids in order of first appearance and the builder of [`Interactions`];
+//! - `titles`: item titles files ([`read_titles`]).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+
+use crate::error::{DataError, Result};
+use crate::format::Format;
+
+mod delimited;
+mod ids;
+mod json;
+mod layout;
+mod titles;
+
+use delimited::read_delimited;
+use json::read_json_lines;
+pub use titles::read_titles;
+
+/// Interactions exactly as read from a file, one row per event, before any filtering.
+///
+/// Users and items are coded `0..n` in order of first appearance; `user_ids` and `item_ids` give
+/// the original id of each code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interactions {
+    pub user: Vec<u32>,
+    pub item: Vec<u32>,
+    pub rating: Vec<f32>,
+    /// Seconds since the epoch (Amazon 2023 milliseconds are divided by 1000), or the row number
+    /// for files without time.
+    pub timestamp: Vec<i64>,
+    pub user_ids: Vec<String>,
+    pub item_ids: Vec<String>,
+}
+
+impl Interactions {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.user.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.user.is_empty()
+    }
+}
+
+/// Options of [`read_interactions`].
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Bytes of whole lines handed to polars at once.
+    pub chunk_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            chunk_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Reads an interaction file of the given format (plain, or gzip when the name ends in `.gz`).
+pub fn read_interactions(
+    path: &Path,
+    format: Format,
+    options: &ReadOptions,
+) -> Result<Interactions> {
+    let reader = open(path)?;
+    let interactions = match format {
+        Format::AmazonJson | Format::Amazon2023Jsonl => read_json_lines(path, format, reader)?,
+        _ => read_delimited(path, format, reader, options)?,
+    };
+    if interactions.is_empty() {
+        return Err(DataError::Empty {
+            context: path.display().to_string(),
+            hint: format!(
+                " (the file has no data lines; expected {})",
+                format.line_shape()
+            ),
+        });
+    }
+    Ok(interactions)
+}
+
+pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let is_gzip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    Ok(if is_gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    })
+}
+
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+pub(crate) fn bytecount(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
+}
+
+pub(crate) fn truncate(text: &str) -> String {
+    const LIMIT: usize = 80;
+    if text.chars().count() <= LIMIT {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(LIMIT).collect();
+        format!("{cut}…")
+    }
+}
