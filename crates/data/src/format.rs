@@ -44,15 +44,7 @@ impl Format {
 
     /// The name used in configs (`format = "movielens-tab"`).
     pub fn name(self) -> &'static str {
-        match self {
-            Format::MovielensTab => "movielens-tab",
-            Format::MovielensDat => "movielens-dat",
-            Format::MovielensCsv => "movielens-csv",
-            Format::RecboleInter => "recbole-inter",
-            Format::AmazonJson => "amazon-json",
-            Format::AmazonRatingsCsv => "amazon-ratings-csv",
-            Format::Amazon2023Jsonl => "amazon-2023-jsonl",
-        }
+        self.descriptor().name
     }
 
     /// Tells the format from a file name, for example `u.data`, `ratings.dat`,
@@ -64,44 +56,156 @@ impl Format {
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         let base = name.strip_suffix(".gz").unwrap_or(&name);
-        let format = if base == "u.data" || base.ends_with(".data") {
-            Some(Format::MovielensTab)
-        } else if base.ends_with(".dat") {
-            Some(Format::MovielensDat)
-        } else if base.ends_with(".inter") {
-            Some(Format::RecboleInter)
-        } else if base.ends_with(".jsonl") {
-            Some(Format::Amazon2023Jsonl)
-        } else if base.ends_with(".json") {
-            Some(Format::AmazonJson)
-        } else if base == "ratings.csv" {
-            Some(Format::MovielensCsv)
-        } else if base.ends_with(".csv") {
-            Some(Format::AmazonRatingsCsv)
-        } else {
-            None
-        };
-        format.ok_or_else(|| DataError::UnknownFormat {
-            path: path.to_path_buf(),
-            known: Format::ALL.map(Format::name).join(", "),
-        })
+        DESCRIPTORS
+            .iter()
+            .find(|d| (d.matches)(base))
+            .map(|d| d.format)
+            .ok_or_else(|| DataError::UnknownFormat {
+                path: path.to_path_buf(),
+                known: Format::ALL.map(Format::name).join(", "),
+            })
     }
 
     /// What one line of this format looks like, for error messages.
     pub(crate) fn line_shape(self) -> &'static str {
-        match self {
-            Format::MovielensTab => "4 tab-separated fields: user, item, rating, timestamp",
-            Format::MovielensDat => "4 fields separated by `::`: user, item, rating, timestamp",
-            Format::MovielensCsv => "4 comma-separated fields: userId, movieId, rating, timestamp",
-            Format::RecboleInter => "tab-separated fields matching the typed header",
-            Format::AmazonJson => "a JSON object with reviewerID, asin, overall and unixReviewTime",
-            Format::AmazonRatingsCsv => "4 comma-separated fields: user, item, rating, timestamp",
-            Format::Amazon2023Jsonl => {
-                "a JSON object with user_id, parent_asin, rating and timestamp (ms)"
-            }
-        }
+        self.descriptor().line_shape
+    }
+
+    /// How files of this format are told apart and read.
+    pub(crate) fn descriptor(self) -> &'static Descriptor {
+        DESCRIPTORS
+            .iter()
+            .find(|d| d.format == self)
+            .expect("every format has a descriptor")
     }
 }
+
+/// One format, described once: its config name, what a line looks like, which file names it
+/// claims, and how it is read. Adding a format is adding an entry to [`DESCRIPTORS`].
+pub(crate) struct Descriptor {
+    pub(crate) format: Format,
+    pub(crate) name: &'static str,
+    pub(crate) line_shape: &'static str,
+    /// Whether a lower-case file name (without `.gz`) is of this format; the entries are tried
+    /// in order, so the more specific names come first.
+    pub(crate) matches: fn(&str) -> bool,
+    pub(crate) reading: Reading,
+}
+
+/// How a format's lines become user, item, rating and timestamp.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Reading {
+    /// Four delimited fields (user, item, rating, timestamp). `doubled`: the separator is
+    /// written twice (`::`).
+    Delimited {
+        separator: u8,
+        doubled: bool,
+        quote: Option<u8>,
+        header: bool,
+        /// Ids are integers (else any token).
+        integer_ids: bool,
+    },
+    /// RecBole's typed header says which column is what.
+    TypedHeader,
+    /// JSON objects, one a line, with these field names; timestamps are divided by `divisor`
+    /// to make seconds.
+    JsonLines {
+        user: &'static str,
+        item: &'static str,
+        rating: &'static str,
+        time: &'static str,
+        divisor: i64,
+    },
+}
+
+/// Every format, in the order file names are matched.
+pub(crate) const DESCRIPTORS: [Descriptor; 7] = [
+    Descriptor {
+        format: Format::MovielensTab,
+        name: "movielens-tab",
+        line_shape: "4 tab-separated fields: user, item, rating, timestamp",
+        matches: |base| base == "u.data" || base.ends_with(".data"),
+        reading: Reading::Delimited {
+            separator: b'\t',
+            doubled: false,
+            quote: None,
+            header: false,
+            integer_ids: true,
+        },
+    },
+    Descriptor {
+        format: Format::MovielensDat,
+        name: "movielens-dat",
+        line_shape: "4 fields separated by `::`: user, item, rating, timestamp",
+        matches: |base| base.ends_with(".dat"),
+        reading: Reading::Delimited {
+            separator: b':',
+            doubled: true,
+            quote: None,
+            header: false,
+            integer_ids: true,
+        },
+    },
+    Descriptor {
+        format: Format::RecboleInter,
+        name: "recbole-inter",
+        line_shape: "tab-separated fields matching the typed header",
+        matches: |base| base.ends_with(".inter"),
+        reading: Reading::TypedHeader,
+    },
+    Descriptor {
+        format: Format::Amazon2023Jsonl,
+        name: "amazon-2023-jsonl",
+        line_shape: "a JSON object with user_id, parent_asin, rating and timestamp (ms)",
+        matches: |base| base.ends_with(".jsonl"),
+        reading: Reading::JsonLines {
+            user: "user_id",
+            item: "parent_asin",
+            rating: "rating",
+            time: "timestamp",
+            divisor: 1000,
+        },
+    },
+    Descriptor {
+        format: Format::AmazonJson,
+        name: "amazon-json",
+        line_shape: "a JSON object with reviewerID, asin, overall and unixReviewTime",
+        matches: |base| base.ends_with(".json"),
+        reading: Reading::JsonLines {
+            user: "reviewerID",
+            item: "asin",
+            rating: "overall",
+            time: "unixReviewTime",
+            divisor: 1,
+        },
+    },
+    Descriptor {
+        format: Format::MovielensCsv,
+        name: "movielens-csv",
+        line_shape: "4 comma-separated fields: userId, movieId, rating, timestamp",
+        matches: |base| base == "ratings.csv",
+        reading: Reading::Delimited {
+            separator: b',',
+            doubled: false,
+            quote: Some(b'"'),
+            header: true,
+            integer_ids: true,
+        },
+    },
+    Descriptor {
+        format: Format::AmazonRatingsCsv,
+        name: "amazon-ratings-csv",
+        line_shape: "4 comma-separated fields: user, item, rating, timestamp",
+        matches: |base| base.ends_with(".csv"),
+        reading: Reading::Delimited {
+            separator: b',',
+            doubled: false,
+            quote: Some(b'"'),
+            header: false,
+            integer_ids: false,
+        },
+    },
+];
 
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,6 +232,15 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(Format::detect(Path::new(name)).unwrap(), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn every_format_has_one_descriptor() {
+        for format in Format::ALL {
+            let count = DESCRIPTORS.iter().filter(|d| d.format == format).count();
+            assert_eq!(count, 1, "{format:?}");
+        }
+        assert_eq!(DESCRIPTORS.len(), Format::ALL.len());
     }
 
     #[test]

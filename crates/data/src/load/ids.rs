@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-
 use super::*;
 
 /// Codes original ids to `0..n` in order of first appearance.

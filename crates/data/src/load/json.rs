@@ -10,15 +10,22 @@ use super::delimited::columns_complete;
 use super::ids::*;
 use super::*;
 use crate::error::{DataError, Result};
-use crate::format::Format;
+use crate::format::{Format, Reading};
 
-/// Field names of the JSON-lines formats: user, item, rating, time, and the time unit divisor.
+/// Field names of a JSON-lines format (user, item, rating, time) and its time-unit divisor,
+/// from its descriptor.
 pub(super) fn json_fields(
     format: Format,
 ) -> (&'static str, &'static str, &'static str, &'static str, i64) {
-    match format {
-        Format::Amazon2023Jsonl => ("user_id", "parent_asin", "rating", "timestamp", 1000),
-        _ => ("reviewerID", "asin", "overall", "unixReviewTime", 1),
+    match format.descriptor().reading {
+        Reading::JsonLines {
+            user,
+            item,
+            rating,
+            time,
+            divisor,
+        } => (user, item, rating, time, divisor),
+        _ => unreachable!("{format} is not a JSON-lines format"),
     }
 }
 

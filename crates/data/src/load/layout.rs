@@ -5,7 +5,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::{DataError, Result};
-use crate::format::Format;
+use crate::format::{Format, Reading};
 
 /// How an id column is typed in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +42,26 @@ pub(super) struct Layout {
 }
 
 impl Layout {
+    /// The layout of a format with four fixed fields (`None` for the others).
     pub(super) fn fixed(format: Format) -> Option<Layout> {
-        let int = FieldKind::Id(IdKind::Integer);
-        let token = FieldKind::Id(IdKind::Token);
-        let four = |separator, quote, header, id| Layout {
+        let Reading::Delimited {
             separator,
-            doubled_separator: false,
+            doubled,
+            quote,
+            header,
+            integer_ids,
+        } = format.descriptor().reading
+        else {
+            return None;
+        };
+        let id = FieldKind::Id(if integer_ids {
+            IdKind::Integer
+        } else {
+            IdKind::Token
+        });
+        Some(Layout {
+            separator,
+            doubled_separator: doubled,
             quote,
             header,
             fields: vec![
@@ -60,17 +74,7 @@ impl Layout {
             item: 1,
             rating: Some(2),
             time: Some(3),
-        };
-        match format {
-            Format::MovielensTab => Some(four(b'\t', None, false, int)),
-            Format::MovielensCsv => Some(four(b',', Some(b'"'), true, int)),
-            Format::AmazonRatingsCsv => Some(four(b',', Some(b'"'), false, token)),
-            Format::MovielensDat => Some(Layout {
-                doubled_separator: true,
-                ..four(b':', None, false, int)
-            }),
-            _ => None,
-        }
+        })
     }
 
     /// Number of single-byte-separated columns polars sees.

@@ -17,9 +17,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-
 use crate::error::{DataError, Result};
-use crate::format::Format;
+use crate::format::{Format, Reading};
 
 mod delimited;
 mod ids;
@@ -81,9 +80,11 @@ pub fn read_interactions(
     options: &ReadOptions,
 ) -> Result<Interactions> {
     let reader = open(path)?;
-    let interactions = match format {
-        Format::AmazonJson | Format::Amazon2023Jsonl => read_json_lines(path, format, reader)?,
-        _ => read_delimited(path, format, reader, options)?,
+    let interactions = match format.descriptor().reading {
+        Reading::JsonLines { .. } => read_json_lines(path, format, reader)?,
+        Reading::Delimited { .. } | Reading::TypedHeader => {
+            read_delimited(path, format, reader, options)?
+        }
     };
     if interactions.is_empty() {
         return Err(DataError::Empty {
