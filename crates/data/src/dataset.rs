@@ -119,23 +119,8 @@ impl InteractionStats {
     }
 }
 
-/// Gini coefficient of non-negative counts (the evaluator's formula, zeros included):
-/// `sum_j (2j - n - 1) x_(j) / (n sum_j x_(j))` with `x` sorted ascending.
-pub fn gini(counts: &[u64]) -> f64 {
-    let n = counts.len();
-    let total: u64 = counts.iter().sum();
-    if n == 0 || total == 0 {
-        return 0.0;
-    }
-    let mut sorted = counts.to_vec();
-    sorted.sort_unstable();
-    let weighted: f64 = sorted
-        .iter()
-        .enumerate()
-        .map(|(j, &x)| (2.0 * (j as f64 + 1.0) - n as f64 - 1.0) * x as f64)
-        .sum();
-    weighted / (n as f64 * total as f64)
-}
+/// Gini coefficient of non-negative counts: the evaluator's one definition.
+pub use latentr3_eval::gini;
 
 /// A preprocessed dataset: what every split, batcher and model works on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //! - [`split`]: leave-one-out and the LatentR³ global temporal split.
 //! - [`popularity`]: training-split item counts and the 80% short-head / long-tail partition.
 //! - [`batch`]: left-padded training and evaluation batches in flat buffers.
+//! - [`evaluation`]: a split's cases and item statistics for the `latentr3-eval` evaluator.
 //! - [`synthetic`]: a seeded generator whose next item depends on several earlier items.
 //! - [`DataConfig`]: the `[data]` section of an experiment; [`DataConfig::load`] uses a cache in
 //!   `data/cache/` keyed by the file's content and the preprocessing settings.
@@ -38,6 +39,7 @@ pub mod cache;
 pub mod config;
 pub mod dataset;
 pub mod error;
+pub mod evaluation;
 pub mod format;
 pub mod load;
 pub mod popularity;

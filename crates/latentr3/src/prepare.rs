@@ -2,7 +2,7 @@
 
 use latentr3_data::{CacheUse, DataConfig, Dataset, Loaded, Popularity, Split};
 use latentr3_eval::{Case, Evaluator};
-use latentr3_model::evaluation::item_stats;
+use latentr3_data::evaluation::item_stats;
 
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -24,7 +24,7 @@ impl Prepared {
         } else {
             &self.split.test
         };
-        latentr3_model::evaluation::cases(&self.dataset, &self.split, samples)
+        latentr3_data::evaluation::cases(&self.dataset, &self.split, samples)
     }
 }
 

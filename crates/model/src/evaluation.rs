@@ -1,32 +1,4 @@
-//! Connects the data crate's splits to the eval crate, which know nothing of each other.
+//! The data → evaluation bridge, re-exported from `latentr3_data::evaluation` (where it lives,
+//! usable without burn).
 
-use latentr3_data::{Dataset, Popularity, Sample, Split};
-use latentr3_eval::{Case, ItemStats};
-
-/// The evaluator's view of a training split's popularity (tail = not in the 80% head).
-pub fn item_stats(popularity: &Popularity) -> ItemStats {
-    ItemStats {
-        counts: popularity.counts.clone(),
-        is_tail: (0..popularity.counts.len() as u32)
-            .map(|i| popularity.is_tail(i))
-            .collect(),
-        train_users: popularity.train_users,
-    }
-}
-
-/// Evaluation cases for samples of a split: the most recent `max_history` items as the model's
-/// input, and the whole earlier sequence as what the user has seen ([`Split::seen`]).
-pub fn cases<'a>(dataset: &'a Dataset, split: &Split, samples: &[Sample]) -> Vec<Case<'a>> {
-    samples
-        .iter()
-        .map(|&sample| {
-            let example = split.example(dataset, sample);
-            Case {
-                user: example.user,
-                history: example.history,
-                seen: example.seen,
-                target: example.target,
-            }
-        })
-        .collect()
-}
+pub use latentr3_data::evaluation::{cases, item_stats};
