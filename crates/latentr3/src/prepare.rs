@@ -1,8 +1,8 @@
 //! Dataset preparation: what training and evaluating an experiment need, built once.
 
+use latentr3_data::evaluation::item_stats;
 use latentr3_data::{CacheUse, DataConfig, Dataset, Loaded, Popularity, Split};
 use latentr3_eval::{Case, Evaluator};
-use latentr3_data::evaluation::item_stats;
 
 use crate::error::Result;
 use crate::experiment::Experiment;
