@@ -1,5 +1,6 @@
-//! A trained run read back from its directory: evaluate it, compare it with another run or with
-//! another system's ranks, recommend with it.
+//! A trained run read back from its directory with its data: evaluate it, compare it with
+//! another run or with another system's ranks, write its ranks. (Recommending needs no data:
+//! [`SavedModel`](crate::SavedModel).)
 //!
 //! ```no_run
 //! use latentr3::{SavedRun, Silent, burn::prelude::Device};
