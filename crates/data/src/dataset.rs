@@ -158,18 +158,28 @@ impl Dataset {
 
     /// The dense id of an original item id, if the item survived preprocessing.
     pub fn item_by_original_id(&self, original: &str) -> Option<ItemId> {
-        self.item_ids
-            .iter()
-            .position(|id| id == original)
-            .map(|i| i as ItemId)
+        find_item(&self.item_ids, original)
     }
 
     /// The title of an item, if the dataset has titles.
     pub fn title(&self, item: ItemId) -> Option<&str> {
-        self.titles
-            .as_ref()
-            .and_then(|t| t.get(item as usize))
-            .map(String::as_str)
-            .filter(|t| !t.is_empty())
+        item_title(self.titles.as_deref(), item)
     }
+}
+
+/// The dense id of `original` in `item_ids` (the original id of every dense id), as
+/// [`Dataset::item_by_original_id`] and anything else holding a copy of the ids look it up.
+pub fn find_item(item_ids: &[String], original: &str) -> Option<ItemId> {
+    item_ids
+        .iter()
+        .position(|id| id == original)
+        .map(|i| i as ItemId)
+}
+
+/// The title of `item` in `titles` (by dense id; empty: unknown).
+pub fn item_title(titles: Option<&[String]>, item: ItemId) -> Option<&str> {
+    titles
+        .and_then(|t| t.get(item as usize))
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 use latentr3_data::Dataset;
+use latentr3_data::dataset::{find_item, item_title};
 use latentr3_model::{Inputs, ModelConfig, Recommender};
 use serde::{Deserialize, Serialize};
 
@@ -84,21 +85,13 @@ impl ModelCard {
         serde_json::from_slice(&bytes).map_err(Error::json(&path))
     }
 
-    /// The dense id of an original item id.
+    /// The dense id of an original item id (never the padding id).
     pub fn item(&self, original: &str) -> Option<u32> {
-        self.item_ids
-            .iter()
-            .position(|id| id == original)
-            .filter(|&i| i > 0)
-            .map(|i| i as u32)
+        find_item(&self.item_ids, original).filter(|&i| i > 0)
     }
 
     pub fn title(&self, item: u32) -> Option<&str> {
-        self.titles
-            .as_ref()
-            .and_then(|t| t.get(item as usize))
-            .map(String::as_str)
-            .filter(|t| !t.is_empty())
+        item_title(self.titles.as_deref(), item)
     }
 }
 

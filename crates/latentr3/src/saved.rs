@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use latentr3_eval::Evaluation;
+use latentr3_eval::{Case, Evaluation};
 use latentr3_model::{ModelScorer, Recommender};
 
 use crate::compare::{Comparison, ExternalRanks, RanksProtocol, paired_comparisons};
@@ -79,14 +79,13 @@ impl SavedRun {
 
     /// Evaluates the checkpoint on the test (or validation) cases.
     pub fn evaluate(&self, valid: bool) -> Result<Evaluation> {
-        let cases = self.prepared.cases(valid);
-        evaluate(
-            &self.model,
-            &self.prepared,
-            &self.experiment,
-            &cases,
-            if valid { "valid" } else { "test" },
-        )
+        self.evaluate_on(&self.prepared.cases(valid), valid)
+    }
+
+    /// [`SavedRun::evaluate`] on cases the caller built (and keeps for pairing).
+    fn evaluate_on(&self, cases: &[Case<'_>], valid: bool) -> Result<Evaluation> {
+        let split = if valid { "valid" } else { "test" };
+        evaluate(&self.model, &self.prepared, &self.experiment, cases, split)
     }
 
     /// A name for this checkpoint in comparisons and ranks files.
@@ -115,13 +114,14 @@ impl SavedRun {
                 differences,
             });
         }
-        let split = if valid { "valid" } else { "test" };
         let cases = self.prepared.cases(valid);
-        let a = evaluate(&self.model, &self.prepared, &self.experiment, &cases, split)?;
-        let b = self
-            .prepared
-            .evaluator
-            .evaluate(&ModelScorer::new(&other.model), &cases, split)?;
+        let a = self.evaluate_on(&cases, valid)?;
+        // Only B's ranks are read; its report would repeat A's protocol.
+        let b = self.prepared.evaluator.evaluate(
+            &ModelScorer::new(&other.model),
+            &cases,
+            if valid { "valid" } else { "test" },
+        )?;
         Ok(Comparison {
             a: self.run.path().display().to_string(),
             b: other.run.path().display().to_string(),
@@ -135,8 +135,8 @@ impl SavedRun {
     /// run (A), on the users whose target agrees. Refuses a file of another protocol.
     pub fn compare_ranks(&self, path: &Path, valid: bool) -> Result<Comparison> {
         let external = ExternalRanks::load(path)?;
-        let ours = self.evaluate(valid)?;
         let cases = self.prepared.cases(valid);
+        let ours = self.evaluate_on(&cases, valid)?;
         let protocol = RanksProtocol::of(&self.experiment, &self.prepared.dataset);
         let paired = external.pair(&protocol, &self.prepared.dataset, &cases, &ours.ranks, path)?;
         Ok(Comparison {
@@ -156,8 +156,8 @@ impl SavedRun {
 
     /// Evaluates and writes every case's rank to `path` (the [`ExternalRanks`] format).
     pub fn write_ranks(&self, path: &Path, valid: bool) -> Result<Evaluation> {
-        let evaluation = self.evaluate(valid)?;
         let cases = self.prepared.cases(valid);
+        let evaluation = self.evaluate_on(&cases, valid)?;
         let ranks = ExternalRanks::of(
             self.label(),
             RanksProtocol::of(&self.experiment, &self.prepared.dataset),
