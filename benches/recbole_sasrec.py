@@ -1,5 +1,6 @@
-"""RecBole 1.2.1's SASRec on ml-100k with its sequential benchmark settings, for comparison with
-`latentr3 train --config experiments/ml-100k.toml --set model.mode=backbone`.
+"""RecBole 1.2.1's SASRec (or GRU4Rec) on ml-100k with its sequential benchmark settings, for
+comparison with `latentr3 train --config experiments/ml-100k.toml --set model.mode=backbone`
+(GRU4Rec: `--config experiments/ml-100k-gru4rec.toml`).
 
 Settings: leave-one-out by time (LS valid_and_test, order TO), full ranking, no history masking
 (RecBole's default for sequential models), max length 50, hidden 64, 2 layers, 2 heads, inner
@@ -10,7 +11,10 @@ pandas==2.2.3 "setuptools<70"` (RecBole's pinned ray needs numpy 1 and pkg_resou
 Run with OMP_WAIT_POLICY=PASSIVE (PyTorch's OpenMP threads otherwise spin while waiting and
 run several times slower on a busy 2-core machine):
 
-    OMP_WAIT_POLICY=PASSIVE python benches/recbole_sasrec.py data [epochs] [seed]
+    OMP_WAIT_POLICY=PASSIVE python benches/recbole_sasrec.py data [epochs] [seed] [SASRec|GRU4Rec]
+
+GRU4Rec uses RecBole's own GRU4Rec defaults (embedding 64, GRU state 128, one layer, dropout
+0.3), with the same data, split, loss, learning rate, batch and early stopping as SASRec.
 
 Prints one JSON line per validation and a final JSON line with the test result."""
 import json
@@ -41,7 +45,15 @@ def timed_valid_epoch(self, *args, **kwargs):
 recbole_trainer.Trainer._valid_epoch = timed_valid_epoch
 
 
-def main(data_path, epochs=200, seed=2020):
+GRU4REC = {
+    "embedding_size": 64,
+    "hidden_size": 128,
+    "num_layers": 1,
+    "dropout_prob": 0.3,
+}
+
+
+def main(data_path, epochs=200, seed=2020, model="SASRec"):
     config = {
         "data_path": data_path,
         "load_col": {"inter": ["user_id", "item_id", "rating", "timestamp"]},
@@ -73,9 +85,14 @@ def main(data_path, epochs=200, seed=2020):
         "save_dataloaders": False,
         "checkpoint_dir": "/tmp/recbole-saved",
     }
-    result = run_recbole(model="SASRec", dataset="ml-100k", config_dict=config)
+    if model == "GRU4Rec":
+        config.update(GRU4REC)
+    elif model != "SASRec":
+        sys.exit(f"model must be SASRec or GRU4Rec, not {model}")
+    result = run_recbole(model=model, dataset="ml-100k", config_dict=config)
     print(json.dumps({
         "event": "done",
+        "model": model,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "elapsed_s": round(time.perf_counter() - STARTED, 1),
@@ -90,4 +107,5 @@ if __name__ == "__main__":
     os.makedirs("/tmp/recbole-work", exist_ok=True)
     os.chdir("/tmp/recbole-work")
     main(data, int(sys.argv[2]) if len(sys.argv) > 2 else 200,
-         int(sys.argv[3]) if len(sys.argv) > 3 else 2020)
+         int(sys.argv[3]) if len(sys.argv) > 3 else 2020,
+         sys.argv[4] if len(sys.argv) > 4 else "SASRec")

@@ -728,7 +728,10 @@ fn recommend_needs_only_the_run_directory_and_refuses_other_formats() {
     let text = std::fs::read_to_string(&card).unwrap();
     std::fs::write(
         &card,
-        text.replace("\"format_version\":1", "\"format_version\":99"),
+        text.replace(
+            &format!("\"format_version\":{}", latentr3::FORMAT_VERSION),
+            "\"format_version\":99",
+        ),
     )
     .unwrap();
     let refused = latentr3(

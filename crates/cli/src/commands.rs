@@ -3,17 +3,16 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use latentr3::data::{DataConfig, DataStats, InteractionStats};
+use latentr3::data::{DataConfig, DataStats};
 use latentr3::eval::Scorer;
 use latentr3::eval::baselines::{MostPopular, UniformRandom};
 use latentr3::{Experiment, Prepared, prepare};
 
 use crate::Baseline;
-use crate::fetch;
 use crate::progress::{Bars, spinner};
 
 pub fn data_fetch(name: &str, dir: &Path) -> Result<()> {
-    let path = fetch::fetch(name, dir, &|line| eprintln!("{line}"))?;
+    let path = latentr3::data::fetch::fetch(name, dir, &|line| eprintln!("{line}"))?;
     println!("{}", path.display());
     Ok(())
 }
@@ -46,49 +45,9 @@ pub fn data_stats(source: &Path, overrides: &[String], json: bool) -> Result<()>
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        print_stats(&stats);
+        print!("{stats}");
     }
     Ok(())
-}
-
-fn print_stats(stats: &DataStats) {
-    println!("dataset {}", stats.dataset);
-    println!("{:<26}{:>14}{:>14}", "", "raw", "filtered");
-    type Row = (&'static str, fn(&InteractionStats) -> String);
-    let rows: [Row; 11] = [
-        ("users", |s| s.users.to_string()),
-        ("items", |s| s.items.to_string()),
-        ("interactions", |s| s.interactions.to_string()),
-        ("density", |s| format!("{:.5}", s.density)),
-        ("sequence length min", |s| s.sequence_length.min.to_string()),
-        ("sequence length p25", |s| s.sequence_length.p25.to_string()),
-        ("sequence length median", |s| {
-            s.sequence_length.median.to_string()
-        }),
-        ("sequence length p75", |s| s.sequence_length.p75.to_string()),
-        ("sequence length p90", |s| s.sequence_length.p90.to_string()),
-        ("sequence length max", |s| s.sequence_length.max.to_string()),
-        ("item popularity Gini", |s| format!("{:.4}", s.item_gini)),
-    ];
-    for (name, value) in rows {
-        println!(
-            "{name:<26}{:>14}{:>14}",
-            value(&stats.raw),
-            value(&stats.filtered)
-        );
-    }
-    println!(
-        "split {:?} (max history {}): {} train / {} valid / {} test samples",
-        stats.split.kind,
-        stats.split.max_history,
-        stats.train_samples,
-        stats.valid_samples,
-        stats.test_samples
-    );
-    println!(
-        "head items (80% of training interactions): {}, tail items: {}",
-        stats.head_items, stats.tail_items
-    );
 }
 
 pub fn eval_baseline(
@@ -101,35 +60,18 @@ pub fn eval_baseline(
     let experiment = Experiment::load(config, overrides)?;
     let prepared: Prepared = prepare(&experiment, &mut Bars::default())
         .with_context(|| format!("{}: cannot evaluate this experiment", config.display()))?;
-    let cases = prepared.cases(valid);
-    let popularity = &prepared.popularity;
-    let popular;
-    let random;
+    let popular = MostPopular::new(&prepared.popularity.counts);
     let scorer: &dyn Scorer = match baseline {
-        Baseline::Pop => {
-            popular = MostPopular::new(&popularity.counts);
-            &popular
-        }
-        Baseline::Random => {
-            random = UniformRandom { seed: 0 };
-            &random
-        }
+        Baseline::Pop => &popular,
+        Baseline::Random => &UniformRandom { seed: 0 },
     };
-    let bar = spinner(format!("evaluating {baseline:?} on {} cases", cases.len()));
-    let evaluation =
-        prepared
-            .evaluator
-            .evaluate(scorer, &cases, if valid { "valid" } else { "test" });
+    let bar = spinner(format!("evaluating the {baseline:?} baseline"));
+    let evaluation = prepared.evaluate(scorer, valid, &format!("{baseline:?} baseline"));
     bar.finish_and_clear();
-    let mut report = evaluation?.report;
-    report.protocol.split = format!(
-        "{} ({:?} split of {})",
-        report.protocol.split, experiment.data.split.kind, prepared.dataset.name
-    );
+    let report = evaluation?.report;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("baseline {baseline:?}");
         print!("{report}");
     }
     Ok(())

@@ -6,7 +6,6 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod commands;
-mod fetch;
 mod progress;
 mod train;
 
@@ -201,15 +200,17 @@ fn main() -> ExitCode {
             json,
         } => {
             let start = match resume {
-                Some(run) => train::Start::Resume(run),
-                None => train::Start::New {
-                    config,
-                    overrides,
-                    out,
-                    init,
-                },
+                Some(run) => Ok(latentr3::Start::Resume(run)),
+                None => latentr3::Experiment::load(&config, &overrides)
+                    .and_then(|experiment| experiment.validate().map(|()| experiment))
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))
+                    .map(|experiment| latentr3::Start::New {
+                        experiment,
+                        out,
+                        init,
+                    }),
             };
-            train::train(start, &device, stop_after, json)
+            start.and_then(|start| train::train(start, &device, stop_after, json))
         }
         Command::Eval {
             baseline,

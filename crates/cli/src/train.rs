@@ -1,12 +1,11 @@
 //! `latentr3 train`, `latentr3 eval --run` and `latentr3 recommend`: argument handling and
 //! printing around the library's pipeline and saved runs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, bail};
 use burn::prelude::*;
-use latentr3::compare::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
-use latentr3::{Comparison, Experiment, Options, RunReport, SavedModel, SavedRun, Stage};
+use latentr3::{Comparison, Options, SavedModel, SavedRun, Stage};
 
 use crate::progress::Bars;
 
@@ -27,81 +26,26 @@ pub fn device(name: &str) -> Result<Device> {
     }
 }
 
-/// Where `latentr3 train` starts from.
-pub enum Start {
-    /// A new run from an experiment file.
-    New {
-        config: PathBuf,
-        overrides: Vec<String>,
-        out: Option<PathBuf>,
-        /// Start from this run's finished SFT stage: only the RL stage runs.
-        init: Option<PathBuf>,
-    },
-    /// Continue the run in this directory.
-    Resume(PathBuf),
-}
-
-pub fn train(start: Start, device_name: &str, stop_after: Option<usize>, json: bool) -> Result<()> {
+/// `latentr3 train`: the library's pipeline with progress bars; prints the test reports.
+pub fn train(
+    start: latentr3::Start,
+    device_name: &str,
+    stop_after: Option<usize>,
+    json: bool,
+) -> Result<()> {
     let device = device(device_name)?;
-    let start = match start {
-        Start::Resume(run) => latentr3::Start::Resume(run),
-        Start::New {
-            config,
-            overrides,
-            out,
-            init,
-        } => {
-            let experiment = Experiment::load(&config, &overrides)?;
-            experiment
-                .validate()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
-            latentr3::Start::New {
-                experiment,
-                out,
-                init,
-            }
-        }
-    };
     let options = Options {
         stop_after_epochs: stop_after,
     };
     let trained = latentr3::train(start, &device, &options, &mut Bars::default())?;
-    let Some(report) = trained.report else {
-        return Ok(());
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", report.sft);
-        print_rl_comparison(&report);
+    if let Some(report) = trained.report {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{report}");
+        }
     }
     Ok(())
-}
-
-/// The SFT-versus-RL table printed at the end of `latentr3 train`.
-fn print_rl_comparison(report: &RunReport) {
-    let Some(rl) = &report.rl else {
-        return;
-    };
-    println!("\nSFT vs RL checkpoint, {}", rl.protocol_line());
-    println!(
-        "{:<16}{:>10}{:>10}{:>10}",
-        "metric", "SFT", "RL", "RL - SFT"
-    );
-    for (name, value) in &rl.metrics {
-        let base = report.sft.metric(name).unwrap_or(f64::NAN);
-        println!("{name:<16}{base:>10.4}{value:>10.4}{:>+10.4}", value - base);
-    }
-    println!("paired bootstrap, 95% interval of RL - SFT:");
-    for c in &report.rl_vs_sft {
-        println!(
-            "{:<16}[{:+.4}, {:+.4}]  {}",
-            c.metric,
-            c.low,
-            c.high,
-            c.verdict_between("SFT", "RL")
-        );
-    }
 }
 
 /// Where `eval --run` reads from.
@@ -151,42 +95,17 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
 
 /// Prints a paired comparison of B − A as a table or one JSON object.
 fn print_comparison(comparison: &Comparison, json: bool) -> Result<()> {
-    let Comparison {
-        a,
-        b,
-        report,
-        cases,
-        comparisons,
-    } = comparison;
     if json {
         let out = serde_json::json!({
-            "a": a,
-            "b": b,
-            "protocol": report.protocol,
-            "cases": cases,
-            "comparisons": comparisons,
+            "a": comparison.a,
+            "b": comparison.b,
+            "protocol": comparison.report.protocol,
+            "cases": comparison.cases,
+            "comparisons": comparison.comparisons,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(());
-    }
-    println!("A = {a}\nB = {b}");
-    println!("{}", report.protocol_line());
-    println!("paired bootstrap: {cases}; {BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}");
-    println!(
-        "{:<10}{:>10}{:>10}{:>10}   95% interval of B - A",
-        "metric", "A", "B", "B - A"
-    );
-    for c in comparisons {
-        println!(
-            "{:<10}{:>10.4}{:>10.4}{:>+10.4}   [{:+.4}, {:+.4}]  {}",
-            c.metric,
-            c.mean_a,
-            c.mean_b,
-            c.difference,
-            c.low,
-            c.high,
-            c.verdict()
-        );
+    } else {
+        print!("{comparison}");
     }
     Ok(())
 }

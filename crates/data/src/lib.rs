@@ -14,6 +14,7 @@
 //! - [`synthetic`]: a seeded generator whose next item depends on several earlier items.
 //! - [`DataConfig`]: the `[data]` section of an experiment; [`DataConfig::load`] uses a cache in
 //!   `data/cache/` keyed by the file's content and the preprocessing settings.
+//! - `fetch` (feature `fetch`): downloads and verifies a MovieLens release from GroupLens.
 //! - [`source`]: where interactions come from; [`DataConfig::load_from`] preprocesses, caches
 //!   and splits a program's own [`InteractionSource`] the same way.
 //!
@@ -40,6 +41,8 @@ pub mod config;
 pub mod dataset;
 pub mod error;
 pub mod evaluation;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod format;
 pub mod load;
 pub mod popularity;

@@ -49,3 +49,49 @@ impl DataStats {
         })
     }
 }
+/// The table `latentr3 data stats` prints: raw and filtered columns, then the split.
+impl std::fmt::Display for DataStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "dataset {}", self.dataset)?;
+        writeln!(f, "{:<26}{:>14}{:>14}", "", "raw", "filtered")?;
+        type Row = (&'static str, fn(&InteractionStats) -> String);
+        let rows: [Row; 11] = [
+            ("users", |s| s.users.to_string()),
+            ("items", |s| s.items.to_string()),
+            ("interactions", |s| s.interactions.to_string()),
+            ("density", |s| format!("{:.5}", s.density)),
+            ("sequence length min", |s| s.sequence_length.min.to_string()),
+            ("sequence length p25", |s| s.sequence_length.p25.to_string()),
+            ("sequence length median", |s| {
+                s.sequence_length.median.to_string()
+            }),
+            ("sequence length p75", |s| s.sequence_length.p75.to_string()),
+            ("sequence length p90", |s| s.sequence_length.p90.to_string()),
+            ("sequence length max", |s| s.sequence_length.max.to_string()),
+            ("item popularity Gini", |s| format!("{:.4}", s.item_gini)),
+        ];
+        for (name, value) in rows {
+            writeln!(
+                f,
+                "{name:<26}{:>14}{:>14}",
+                value(&self.raw),
+                value(&self.filtered)
+            )?;
+        }
+        writeln!(
+            f,
+            "split {:?} (max history {}): {} train / {} valid / {} test samples",
+            self.split.kind,
+            self.split.max_history,
+            self.train_samples,
+            self.valid_samples,
+            self.test_samples
+        )?;
+        writeln!(
+            f,
+            "head items (80% of training interactions): {}, tail items: {}",
+            self.head_items, self.tail_items
+        )?;
+        Ok(())
+    }
+}

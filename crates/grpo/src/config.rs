@@ -138,7 +138,7 @@ impl RlConfig {
 
     /// The learning rate at `step` of `total`: linear warm-up, then cosine decay.
     pub fn learning_rate(&self, step: usize, total: usize) -> f64 {
-        latentr3_model::sft::warmup_cosine(
+        latentr3_model::training::warmup_cosine(
             self.lr,
             self.min_lr_ratio,
             self.warmup_steps,

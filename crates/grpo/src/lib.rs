@@ -26,8 +26,9 @@ pub mod trainer;
 
 pub use advantage::{AdvantageStats, advantages};
 pub use config::{AdvantageKind, ObjectiveKind, RlConfig};
+/// The observer that ignores everything, shared with SFT and the `latentr3` library.
+pub use latentr3_model::Silent;
 pub use reward::{Outcome, Ranked, Reward, RewardKind, RewardTerm, Rewards};
 pub use trainer::{
-    EvalLog, Observer, RlData, RlOutcome, RlStepLog, Silent, StopReason, TermStats, train,
-    train_with,
+    EvalLog, Observer, RlData, RlOutcome, RlStepLog, StopReason, TermStats, train, train_with,
 };

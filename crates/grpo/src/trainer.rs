@@ -14,8 +14,10 @@ use burn::prelude::*;
 use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
 use latentr3_eval::{Case, CollapseConfig, CollapseMonitor, Evaluator, Report};
 use latentr3_model::loss::log_probs;
-use latentr3_model::sft::{adamw, check_monitor, clip_global_norm};
-use latentr3_model::{Backbone, Encoded, Inputs, LatentHead, ModelScorer, Recommender, TrainError};
+use latentr3_model::training::{BestSoFar, adamw, check_monitor, clip_global_norm};
+use latentr3_model::{
+    Backbone, Encoded, Inputs, LatentHead, ModelScorer, Recommender, SequenceBackbone, TrainError,
+};
 use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand_distr::{Distribution, StandardNormal};
@@ -85,7 +87,7 @@ pub struct EvalLog {
 }
 
 /// Receives progress; every method has a silent default.
-pub trait Observer {
+pub trait Observer<E: SequenceBackbone = Backbone> {
     /// Before the first step, with the SFT model's validation report (the monitor's reference).
     fn on_start(&mut self, _total_steps: usize, _reference: &Report) {}
     fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
@@ -93,14 +95,12 @@ pub trait Observer {
     /// After an epoch's steps, with their wall time (validation excluded).
     fn on_epoch_end(&mut self, _epoch: usize, _train_seconds: f64) {}
     /// After each validation; `model` is the current model (checkpoints are written here).
-    fn on_eval(&mut self, _log: &EvalLog, _model: &Recommender) -> Result<(), TrainError> {
+    fn on_eval(&mut self, _log: &EvalLog, _model: &Recommender<E>) -> Result<(), TrainError> {
         Ok(())
     }
 }
 
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {}
+impl<E: SequenceBackbone> Observer<E> for latentr3_model::Silent {}
 
 /// Why the stage ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,9 +114,9 @@ pub enum StopReason {
 
 /// What the RL stage produced.
 #[derive(Debug, Clone)]
-pub struct RlOutcome {
+pub struct RlOutcome<E: SequenceBackbone = Backbone> {
     /// The model with the best validated head (without autodiff).
-    pub best: Recommender,
+    pub best: Recommender<E>,
     pub best_step: usize,
     pub best_valid: Report,
     /// The SFT model's validation report.
@@ -128,12 +128,12 @@ pub struct RlOutcome {
 }
 
 /// The policy being trained and what it reads.
-struct Policy {
+struct Policy<E: SequenceBackbone> {
     /// The whole SFT model without autodiff: encodes histories once per batch.
-    frozen: Recommender,
+    frozen: Recommender<E>,
     /// The backbone on the autodiff device, frozen (no parameter gradients, no dropout): the
     /// gradient flows through its activations back to the latent.
-    backbone: Backbone,
+    backbone: E,
     head: LatentHead,
     /// The SFT head, for the optional KL term.
     reference_head: LatentHead,
@@ -141,7 +141,7 @@ struct Policy {
     device: Device,
 }
 
-impl Policy {
+impl<E: SequenceBackbone> Policy<E> {
     /// `[batch·group]` log-probabilities of the targets under each candidate latent, and the
     /// candidates' `[batch·group, item_slots]` scores.
     fn group_log_probs(
@@ -157,23 +157,6 @@ impl Policy {
             .reshape([batch * group, d]);
         let logits = self.backbone.score(hidden);
         (log_probs(logits.clone(), targets), logits)
-    }
-}
-
-/// The history's encoding, computed without autodiff, as constants on the autodiff device.
-fn constant(encoded: Encoded) -> Encoded {
-    Encoded {
-        hidden: encoded.hidden.autodiff(),
-        cache: encoded
-            .cache
-            .into_iter()
-            .map(|kv| latentr3_model::block::KeyValues {
-                keys: kv.keys.autodiff(),
-                values: kv.values.autodiff(),
-            })
-            .collect(),
-        padding: encoded.padding.autodiff(),
-        thoughts: encoded.thoughts,
     }
 }
 
@@ -199,27 +182,27 @@ pub fn optimizer(config: &RlConfig) -> ModuleOptimizer {
 /// Trains the latent head of `model` (an SFT model in latent mode with one thought) with the
 /// rewards of `config` and returns the best validated model. Deterministic for a seed: the
 /// noise comes from a seeded generator and the frozen backbone has no dropout.
-pub fn train(
-    model: &Recommender,
+pub fn train<E: SequenceBackbone>(
+    model: &Recommender<E>,
     device: &Device,
     data: &RlData<'_>,
     config: &RlConfig,
-    observer: &mut dyn Observer,
-) -> Result<RlOutcome, TrainError> {
+    observer: &mut dyn Observer<E>,
+) -> Result<RlOutcome<E>, TrainError> {
     let rewards = Rewards::from_terms(&config.rewards, data.evaluator.stats().is_tail.clone());
     train_with(model, device, data, config, &rewards, observer)
 }
 
 /// [`train`] with rewards of the caller's own (see [`Reward`](crate::reward::Reward));
 /// `config.rewards` is ignored.
-pub fn train_with(
-    model: &Recommender,
+pub fn train_with<E: SequenceBackbone>(
+    model: &Recommender<E>,
     device: &Device,
     data: &RlData<'_>,
     config: &RlConfig,
     rewards: &Rewards,
-    observer: &mut dyn Observer,
-) -> Result<RlOutcome, TrainError> {
+    observer: &mut dyn Observer<E>,
+) -> Result<RlOutcome<E>, TrainError> {
     config.validate().map_err(TrainError::Setting)?;
     if rewards.is_empty() {
         return Err(TrainError::Setting("no rewards to maximise".into()));
@@ -261,7 +244,7 @@ pub fn train_with(
     let mask_history = data.evaluator.config().mask_history;
     let total_steps = config.epochs * batcher.num_batches();
 
-    let evaluate = |model: &Recommender| {
+    let evaluate = |model: &Recommender<E>| {
         data.evaluator
             .evaluate(&ModelScorer::new(model), data.valid_cases, "valid")
             .map(|e| e.report)
@@ -272,8 +255,7 @@ pub fn train_with(
         evaluate: &evaluate,
         monitor: CollapseMonitor::new(data.collapse.clone(), reference.clone()),
         config,
-        best: None,
-        since_best: 0,
+        best: BestSoFar::new(),
     };
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
@@ -324,13 +306,14 @@ pub fn train_with(
             break;
         }
     }
-    let (best, best_step, best_valid, _) = selection
+    let best = selection
         .best
+        .into_best()
         .ok_or_else(|| TrainError::Setting("the RL stage ran no step (rl.epochs = 0?)".into()))?;
     Ok(RlOutcome {
-        best,
-        best_step,
-        best_valid,
+        best: best.model,
+        best_step: best.at,
+        best_valid: best.report,
         reference_valid: reference,
         steps: step,
         epoch_train_seconds,
@@ -339,22 +322,21 @@ pub fn train_with(
 }
 
 /// Validation during the stage: the best head so far and the reasons to stop.
-struct Selection<'a> {
-    evaluate: &'a dyn Fn(&Recommender) -> Result<Report, latentr3_eval::EvalError>,
+struct Selection<'a, E: SequenceBackbone> {
+    evaluate: &'a dyn Fn(&Recommender<E>) -> Result<Report, latentr3_eval::EvalError>,
     monitor: CollapseMonitor,
     config: &'a RlConfig,
-    best: Option<(Recommender, usize, Report, f64)>,
-    since_best: usize,
+    best: BestSoFar<Recommender<E>>,
 }
 
-impl Selection<'_> {
+impl<E: SequenceBackbone> Selection<'_, E> {
     /// Validates the current head; returns why training should stop, if it should.
     fn validate(
         &mut self,
-        policy: &Policy,
+        policy: &Policy<E>,
         step: usize,
         epoch: usize,
-        observer: &mut dyn Observer,
+        observer: &mut dyn Observer<E>,
     ) -> Result<Option<StopReason>, TrainError> {
         let model = policy.frozen.with_head(policy.head.valid());
         let mut report = (self.evaluate)(&model)?;
@@ -365,17 +347,11 @@ impl Selection<'_> {
                 self.config.monitor
             ))
         })?;
-        let improved = self.best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
-        if improved {
-            self.best = Some((model.clone(), step, report.clone(), metric));
-            self.since_best = 0;
-        } else {
-            self.since_best += 1;
-        }
+        let improved = self.best.observe(metric, step, &report, || model.clone());
         let patience = self.config.patience;
         let stop = if alarm {
             Some(StopReason::Alarm)
-        } else if patience > 0 && self.since_best >= patience {
+        } else if patience > 0 && self.best.out_of_patience(patience) {
             Some(StopReason::Patience)
         } else {
             None
@@ -398,8 +374,8 @@ impl Selection<'_> {
 /// optimiser steps on the head. With `masking`, what each user had already seen before the
 /// target (the whole earlier sequence, as the evaluator masks it) leaves the rewards' ranking.
 /// Returns the log, or the non-finite loss value.
-fn rl_step(
-    policy: &mut Policy,
+fn rl_step<E: SequenceBackbone>(
+    policy: &mut Policy<E>,
     batch: &TrainBatch,
     config: &RlConfig,
     rewards: &Rewards,
@@ -418,7 +394,7 @@ fn rl_step(
     // The SFT head's latents for the KL term, from the plain encoding (no autodiff needed).
     let reference_mean =
         (config.kl_weight > 0.0).then(|| policy.reference_head.forward(&plain).autodiff());
-    let encoded = constant(plain);
+    let encoded = plain.autodiff();
 
     let mean = policy.head.forward(&encoded);
     let d = mean.dims()[1];

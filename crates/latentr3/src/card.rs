@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::prelude::*;
 use latentr3_data::Dataset;
 use latentr3_data::dataset::{find_item, item_title};
-use latentr3_model::{Inputs, ModelConfig, Recommender};
+use latentr3_model::{Inputs, ModelConfig, Recommender, SequenceBackbone};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -15,7 +15,7 @@ use crate::experiment::Experiment;
 use crate::run_dir::{RunDir, Stage, write_atomic};
 
 /// The checkpoint format this version of latentr3 writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What a checkpoint is: architecture, catalogue and ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,7 +173,7 @@ impl SavedModel {
                 card.num_items
             )));
         }
-        let device = self.model.backbone.items.weight.device();
+        let device = self.model.backbone.device();
         let histories: Vec<&[u32]> = vec![&items];
         let inputs = Inputs::from_histories(&histories, self.model.backbone.max_len(), &device);
         let scores: Vec<f32> = self

@@ -48,6 +48,38 @@ pub struct Comparison {
     pub comparisons: Vec<PairedComparison>,
 }
 
+/// The table `latentr3 eval --compare` prints: each metric's means, B − A and its interval.
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "A = {}\nB = {}", self.a, self.b)?;
+        writeln!(f, "{}", self.report.protocol_line())?;
+        writeln!(
+            f,
+            "paired bootstrap: {}; {BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}",
+            self.cases
+        )?;
+        writeln!(
+            f,
+            "{:<10}{:>10}{:>10}{:>10}   95% interval of B - A",
+            "metric", "A", "B", "B - A"
+        )?;
+        for c in &self.comparisons {
+            writeln!(
+                f,
+                "{:<10}{:>10.4}{:>10.4}{:>+10.4}   [{:+.4}, {:+.4}]  {}",
+                c.metric,
+                c.mean_a,
+                c.mean_b,
+                c.difference,
+                c.low,
+                c.high,
+                c.verdict()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Another system's rank of each user's target on the same protocol, for `eval
 /// --compare-ranks`: `{"system": "...", "protocol": {"split": "leave-one-out", "mask_history":
 /// false, "items": 1682}, "ranks": [{"user": "196", "target": "242", "rank": 12}, ...]}` with

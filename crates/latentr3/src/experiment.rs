@@ -257,6 +257,15 @@ mod tests {
             }
         }
         names.sort();
-        assert_eq!(names, ["amazon-2018-toys", "ml-100k", "ml-1m", "synthetic"]);
+        assert_eq!(
+            names,
+            [
+                "amazon-2018-toys",
+                "ml-100k",
+                "ml-100k-gru4rec",
+                "ml-1m",
+                "synthetic"
+            ]
+        );
     }
 }

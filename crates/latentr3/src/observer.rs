@@ -17,8 +17,7 @@ pub trait Observer {
     fn epoch_end(&mut self) {}
 }
 
-/// An observer that ignores everything.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
+/// The observer that ignores everything: the same one the SFT and RL stages take.
+pub use latentr3_model::Silent;
 
 impl Observer for Silent {}

@@ -71,6 +71,43 @@ pub struct RunReport {
     pub rl_stage: Option<RlSummary>,
 }
 
+/// The SFT checkpoint's test report, then (after an RL stage) the SFT-versus-RL table with
+/// the paired intervals: what `latentr3 train` prints.
+impl std::fmt::Display for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.sft)?;
+        let Some(rl) = &self.rl else {
+            return Ok(());
+        };
+        writeln!(f, "\nSFT vs RL checkpoint, {}", rl.protocol_line())?;
+        writeln!(
+            f,
+            "{:<16}{:>10}{:>10}{:>10}",
+            "metric", "SFT", "RL", "RL - SFT"
+        )?;
+        for (name, value) in &rl.metrics {
+            let base = self.sft.metric(name).unwrap_or(f64::NAN);
+            writeln!(
+                f,
+                "{name:<16}{base:>10.4}{value:>10.4}{:>+10.4}",
+                value - base
+            )?;
+        }
+        writeln!(f, "paired bootstrap, 95% interval of RL - SFT:")?;
+        for c in &self.rl_vs_sft {
+            writeln!(
+                f,
+                "{:<16}[{:+.4}, {:+.4}]  {}",
+                c.metric,
+                c.low,
+                c.high,
+                c.verdict_between("SFT", "RL")
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// What the RL stage adds to a run's report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RlSummary {
@@ -168,7 +205,13 @@ pub fn train(
     let (sft_model, sft_stage) = if (resuming || init.is_some()) && run.sft_done().exists() {
         observer.message("SFT already finished; continuing with the RL stage");
         let stage = SftStage::read(&run)?;
-        let model = load_model(&run.checkpoint(Stage::Sft), &experiment, num_items, device)?;
+        let model = load_model(
+            &run,
+            &run.checkpoint(Stage::Sft),
+            &experiment,
+            num_items,
+            device,
+        )?;
         (model, stage)
     } else {
         let sft = SftRun {

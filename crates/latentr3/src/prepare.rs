@@ -2,7 +2,7 @@
 
 use latentr3_data::evaluation::item_stats;
 use latentr3_data::{CacheUse, DataConfig, Dataset, Loaded, Popularity, Split};
-use latentr3_eval::{Case, Evaluator};
+use latentr3_eval::{Case, Evaluation, Evaluator, Scorer};
 
 use crate::error::Result;
 use crate::experiment::Experiment;
@@ -25,6 +25,19 @@ impl Prepared {
             &self.split.test
         };
         latentr3_data::evaluation::cases(&self.dataset, &self.split, samples)
+    }
+
+    /// Evaluates any scorer on the validation or test cases; the report's split reads
+    /// `test (LeaveOneOut split of ml-100k, <what>)`, so a printed table says what it measured.
+    pub fn evaluate(&self, scorer: &dyn Scorer, valid: bool, what: &str) -> Result<Evaluation> {
+        let cases = self.cases(valid);
+        let split = if valid { "valid" } else { "test" };
+        let mut evaluation = self.evaluator.evaluate(scorer, &cases, split)?;
+        evaluation.report.protocol.split = format!(
+            "{split} ({:?} split of {}, {what})",
+            self.split.config.kind, self.dataset.name
+        );
+        Ok(evaluation)
     }
 }
 

@@ -173,13 +173,19 @@ pub fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), Train
     Ok(())
 }
 
-/// A model of `experiment`'s architecture over `num_items` items with the weights at `path`.
+/// A model of `experiment`'s architecture over `num_items` items with the weights at `path`,
+/// a checkpoint of `run`. A run whose model card names another checkpoint format is refused
+/// with a message before its weights are read.
 pub fn load_model(
+    run: &RunDir,
     path: &Path,
     experiment: &Experiment,
     num_items: usize,
     device: &Device,
 ) -> Result<Recommender> {
+    if run.card().exists() {
+        crate::card::ModelCard::read(run)?;
+    }
     Recommender::new(&experiment.model, num_items, device)
         .try_load_file(path)
         .map_err(Error::checkpoint("load", path))
@@ -204,9 +210,15 @@ pub fn load_resume(
         .load(&optimizer_path)
         .map_err(Error::checkpoint("load", &optimizer_path))?;
     Ok(Resume {
-        model: load_model(&last.join("model.bpk"), experiment, num_items, device)?,
+        model: load_model(run, &last.join("model.bpk"), experiment, num_items, device)?,
         optimizer,
-        best: load_model(&run.checkpoint(Stage::Sft), experiment, num_items, device)?,
+        best: load_model(
+            run,
+            &run.checkpoint(Stage::Sft),
+            experiment,
+            num_items,
+            device,
+        )?,
         progress,
     })
 }

@@ -63,6 +63,7 @@ impl SavedRun {
         }
         let prepared = prepare(&experiment, observer)?;
         let model = load_model(
+            &run,
             &checkpoint,
             &experiment,
             prepared.dataset.num_items(),

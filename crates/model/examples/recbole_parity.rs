@@ -11,7 +11,7 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use latentr3_model::loss::cross_entropy;
-use latentr3_model::{Inputs, Mode, ModelConfig, Recommender};
+use latentr3_model::{Backbone, Inputs, Mode, ModelConfig, Recommender, SequenceBackbone};
 use serde_json::{Map, Value, json};
 
 const ITEMS: usize = 1682;
@@ -62,8 +62,15 @@ fn main() {
         ..ModelConfig::default()
     };
     let model = Recommender::new(&config, ITEMS, &device);
-    let mut parameters = Parameters::default();
-    model.visit(&mut parameters);
+    // Paths as `backbone.<parameter>`, without the encoder's variant name.
+    let Backbone::Sasrec(sasrec) = &model.backbone else {
+        unreachable!("SASRec is the default backbone")
+    };
+    let mut parameters = Parameters {
+        path: vec!["backbone".into()],
+        ..Parameters::default()
+    };
+    sasrec.visit(&mut parameters);
 
     // Full histories: with no padding, our positions and RecBole's coincide (0..max_len).
     let len = config.max_len;
@@ -94,8 +101,10 @@ fn main() {
         Tensor::from_data(TensorData::new(targets.clone(), [ROWS]), &training_device),
     );
     let gradients = loss.backward();
-    let item_gradient = training
-        .backbone
+    let Backbone::Sasrec(trained) = &training.backbone else {
+        unreachable!("SASRec is the default backbone")
+    };
+    let item_gradient = trained
         .items
         .weight
         .grad(&gradients)

@@ -1,27 +1,36 @@
-//! The SASRec-style backbone: item and position embeddings, causal transformer blocks, and the
-//! tied output layer that scores every item.
+//! What a sequence encoder must offer to be trained by SFT and RL and to score items: the
+//! [`SequenceBackbone`] trait, the [`Encoded`] state it hands between calls, and [`Backbone`],
+//! the encoders latentr3 ships ([`Sasrec`], [`Gru4Rec`]) selectable from `model.backbone`.
 //!
-//! Histories are left-padded (item 0), so the most recent item sits in the last column. By
-//! default it also always gets position `max_len - 1` ([`Positions::FromEnd`]);
-//! [`Positions::FromStart`] numbers a row's items from 0 as RecBole does. Thought slot `i` gets
-//! position `max_len + i` either way.
+//! A backbone reads left-padded item ids (item 0 is padding, the most recent item sits in the
+//! last column), keeps what it needs to continue past the history (its cache), and scores every
+//! item from a `[batch, d]` state with its item embeddings (a tied output layer). A *thought
+//! slot* is one extra position whose input is a `[batch, d]` vector instead of an item
+//! embedding: the latent head's output is fed back through it.
+//!
+//! Your own encoder implements [`SequenceBackbone`] and is trained as
+//! `Recommender<YourEncoder>` by [`sft::train`](crate::sft::train) and the RL stage of the
+//! `latentr3-grpo` crate; the TOML pipeline builds the encoders of [`Backbone`].
 
-use burn::nn::{
-    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
-};
+use burn::module::{ModuleDisplay, Param};
 use burn::prelude::*;
 
-use crate::block::{Block, KeyValues};
-use crate::config::{ModelConfig, Positions};
+use crate::config::{BackboneKind, ModelConfig};
+use crate::gru4rec::Gru4Rec;
+use crate::recommender::Inputs;
+use crate::sasrec::Sasrec;
 
-/// The backbone's view of a batch of histories after a forward pass: hidden states, every
-/// block's keys and values (the cache thought slots reuse), and which positions are padding.
+/// A backbone's view of a batch of histories after a forward pass.
 #[derive(Debug, Clone)]
 pub struct Encoded {
     /// `[batch, len, d]`: the last layer's hidden states of every position seen so far.
     pub hidden: Tensor<3>,
-    /// One entry per block.
-    pub cache: Vec<KeyValues>,
+    /// What the backbone keeps of the positions seen so far, so that thought slots are appended
+    /// without re-reading the history: tensors whose axis 2 runs over positions, in the
+    /// backbone's own layout (SASRec: each block's keys and values,
+    /// `[batch, heads, len, head_dim]`; GRU4Rec: each layer's state after every position,
+    /// `[batch, 1, len, state]`).
+    pub cache: Vec<Tensor<4>>,
     /// `[batch, len]`: true at padding positions.
     pub padding: Tensor<2, Bool>,
     /// Thought slots appended so far.
@@ -47,220 +56,135 @@ impl Encoded {
             .narrow(1, len - 1, 1)
             .reshape([batch, d])
     }
-}
 
-#[derive(Module, Debug)]
-pub struct Backbone {
-    pub items: Embedding,
-    positions: Embedding,
-    norm: LayerNorm,
-    dropout: Dropout,
-    blocks: Vec<Block>,
-    max_len: usize,
-    /// [`Positions::FromStart`]: the oldest item of each row gets position 0.
-    positions_from_start: bool,
-}
-
-impl Backbone {
-    pub fn new(config: &ModelConfig, num_items: usize, device: &Device) -> Backbone {
-        let init = Initializer::Normal {
-            mean: 0.0,
-            std: config.init_std,
-        };
-        Backbone {
-            items: EmbeddingConfig::new(num_items + 1, config.hidden)
-                .with_initializer(init.clone())
-                .init(device),
-            positions: EmbeddingConfig::new(config.max_len + config.thought_slots(), config.hidden)
-                .with_initializer(init)
-                .init(device),
-            norm: LayerNormConfig::new(config.hidden)
-                .with_epsilon(config.layer_norm_eps)
-                .init(device),
-            dropout: DropoutConfig::new(config.dropout).init(),
-            blocks: (0..config.layers)
-                .map(|_| Block::new(config, device))
-                .collect(),
-            max_len: config.max_len,
-            positions_from_start: config.positions == Positions::FromStart,
+    /// The same state as constants on the autodiff twin of its device: the RL stage encodes a
+    /// batch once without autodiff and differentiates only through the thought slots.
+    pub fn autodiff(self) -> Encoded {
+        Encoded {
+            hidden: self.hidden.autodiff(),
+            cache: self.cache.into_iter().map(|t| t.autodiff()).collect(),
+            padding: self.padding.autodiff(),
+            thoughts: self.thoughts,
         }
     }
+}
 
+/// The calls SFT, RL and scoring make on a sequence encoder. `d` is the model width
+/// (`model.hidden`): the width of item embeddings, hidden states and thoughts.
+pub trait SequenceBackbone: Module + ModuleDisplay + Sync + 'static {
     /// The longest history read.
-    pub fn max_len(&self) -> usize {
-        self.max_len
-    }
+    fn max_len(&self) -> usize;
+
+    /// The item embedding table, `[item_slots, d]` (row 0 is padding). By default it is also
+    /// the output layer ([`SequenceBackbone::score`]).
+    fn item_embeddings(&self) -> &Param<Tensor<2>>;
 
     /// Number of item ids scored (padding included).
-    pub fn item_slots(&self) -> usize {
-        self.items.weight.dims()[0]
+    fn item_slots(&self) -> usize {
+        self.item_embeddings().dims()[0]
     }
 
-    fn position_embedding(
-        &self,
-        first: usize,
-        len: usize,
-        batch: usize,
-        device: &Device,
-    ) -> Tensor<3> {
-        let ids = Tensor::<1, Int>::arange(first as i64..(first + len) as i64, device);
-        self.positions.forward(ids.reshape([1, len])).expand([
-            batch,
-            len,
-            self.positions.weight.dims()[1],
-        ])
-    }
-
-    /// Runs the blocks over already-embedded inputs (`[batch, len, d]`, before the embedding
-    /// LayerNorm) with a `[batch, len, len]` blocked-pair mask; no cache is reused.
-    pub fn forward_embedded(
-        &self,
-        embedded: Tensor<3>,
-        blocked: Tensor<3, Bool>,
-    ) -> (Tensor<3>, Vec<KeyValues>) {
-        let mut x = self.dropout.forward(self.norm.forward(embedded));
-        let mut cache = Vec::with_capacity(self.blocks.len());
-        for block in &self.blocks {
-            let (out, kv) = block.forward(x, None, blocked.clone());
-            x = out;
-            cache.push(kv);
-        }
-        (x, cache)
-    }
-
-    /// Item plus position embeddings of left-padded ids (`[batch, len]`, `len <= max_len`).
-    pub fn embed(&self, ids: Tensor<2, Int>) -> Tensor<3> {
-        let [batch, len] = ids.dims();
-        let device = ids.device();
-        let positions = if self.positions_from_start {
-            // Real items are numbered 0, 1, ... after the left padding (padding gets 0 too; it
-            // is never seen by a real position).
-            let ids_of_positions = ids
-                .clone()
-                .not_equal_elem(0)
-                .int()
-                .cumsum(1)
-                .sub_scalar(1)
-                .clamp_min(0);
-            self.positions.forward(ids_of_positions)
-        } else {
-            self.position_embedding(self.max_len - len, len, batch, &device)
-        };
-        self.items.forward(ids) + positions
-    }
-
-    /// Thought `thought` (`[batch, d]`) as the input of thought slot `index`: `[batch, 1, d]`,
-    /// the thought plus its slot's position embedding.
-    pub fn embed_thought(&self, thought: Tensor<2>, index: usize) -> Tensor<3> {
-        let [batch, d] = thought.dims();
-        let device = thought.device();
-        thought.reshape([batch, 1, d])
-            + self.position_embedding(self.max_len + index, 1, batch, &device)
+    /// The device the parameters live on.
+    fn device(&self) -> Device {
+        self.item_embeddings().device()
     }
 
     /// Encodes left-padded histories.
-    pub fn encode(
-        &self,
-        ids: Tensor<2, Int>,
-        padding: Tensor<2, Bool>,
-        blocked: Tensor<3, Bool>,
-    ) -> Encoded {
-        let (hidden, cache) = self.forward_embedded(self.embed(ids), blocked);
-        Encoded {
-            hidden,
-            cache,
-            padding,
-            thoughts: 0,
-        }
-    }
+    fn encode(&self, inputs: &Inputs) -> Encoded;
 
-    /// Appends one thought slot whose input embedding is `thought` (`[batch, d]`) and runs it
-    /// through every block against the cached keys and values: the history is not recomputed.
-    pub fn append_thought(&self, encoded: &Encoded, thought: Tensor<2>) -> Encoded {
-        let [batch, _] = thought.dims();
-        let device = thought.device();
-        let mut x = self.dropout.forward(
-            self.norm
-                .forward(self.embed_thought(thought, encoded.thoughts)),
-        );
-        // The slot sees every real position and every earlier slot, never padding.
-        let not_padding =
-            Tensor::<2, Bool>::from_data(TensorData::new(vec![false; batch], [batch, 1]), &device);
-        let padding = Tensor::cat(vec![encoded.padding.clone(), not_padding], 1);
-        let blocked = padding.clone().unsqueeze_dim::<3>(1);
-        let mut cache = Vec::with_capacity(self.blocks.len());
-        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
-            let (out, kv) = block.forward(x, Some(past), blocked.clone());
-            x = out;
-            cache.push(kv);
-        }
-        Encoded {
-            hidden: Tensor::cat(vec![encoded.hidden.clone(), x], 1),
-            cache,
-            padding,
-            thoughts: encoded.thoughts + 1,
-        }
-    }
+    /// Appends one thought slot whose input is `thought` (`[batch, d]`), continuing from the
+    /// cache: the history is not recomputed.
+    fn append_thought(&self, encoded: &Encoded, thought: Tensor<2>) -> Encoded;
 
     /// Runs `group` alternative inputs for the same next thought slot (`thoughts`:
-    /// `[batch, group, d]`) in one pass: each alternative sees the history and earlier slots (the
-    /// cache) and itself, never the other alternatives, so it equals
-    /// [`Backbone::append_thought`] of that alternative alone. Returns the slot's last-layer
-    /// hidden states, `[batch, group, d]`. The history is not recomputed nor copied per
-    /// alternative: this is how the RL stage scores a group of noisy latents.
-    pub fn alternative_thoughts(&self, encoded: &Encoded, thoughts: Tensor<3>) -> Tensor<3> {
-        let [batch, group, _] = thoughts.dims();
-        let seen = encoded.len();
-        let history = encoded
-            .padding
-            .clone()
-            .unsqueeze_dim::<3>(1)
-            .expand([batch, group, seen]);
-        self.parallel_slots(encoded, thoughts, encoded.thoughts, history)
-    }
+    /// `[batch, group, d]`) in one pass; each equals [`SequenceBackbone::append_thought`] of
+    /// that alternative alone. Returns the slot's hidden states, `[batch, group, d]`: this is how
+    /// the RL stage scores a group of noisy latents without copying the history per member.
+    fn alternative_thoughts(&self, encoded: &Encoded, thoughts: Tensor<3>) -> Tensor<3>;
 
-    /// A first thought slot after every history position at once: `thoughts[:, t]` is the
-    /// input of the slot that follows position `t`; that slot sees the history up to `t` (as
-    /// `blocked`, the history's `[batch, len, len]` mask, allows) and itself, nothing later and
-    /// no other slot. Returns the slots' last-layer hidden states, `[batch, len, d]`. The slot
-    /// after the last position equals [`Backbone::append_thought`].
-    pub fn thoughts_after_every_position(
+    /// A first thought slot after every history position at once: `thoughts[:, t]` is the input
+    /// of the slot that follows position `t`, and that slot reads the history up to `t` only
+    /// (`inputs.blocked` says which positions `t` sees). Returns the slots' hidden states,
+    /// `[batch, len, d]`; the slot after the last position equals
+    /// [`SequenceBackbone::append_thought`] (dense SFT of the latent head).
+    fn thoughts_after_every_position(
         &self,
         encoded: &Encoded,
         thoughts: Tensor<3>,
-        blocked: Tensor<3, Bool>,
-    ) -> Tensor<3> {
-        self.parallel_slots(encoded, thoughts, 0, blocked)
+        inputs: &Inputs,
+    ) -> Tensor<3>;
+
+    /// Scores every item id (`[batch, item_slots]`) from states (`[batch, d]`); by default
+    /// with the item embeddings (a tied output layer, as SASRec and GRU4Rec do).
+    fn score(&self, hidden: Tensor<2>) -> Tensor<2> {
+        hidden.matmul(self.item_embeddings().val().transpose())
+    }
+}
+
+/// The encoders latentr3 builds from `model.backbone`.
+#[derive(Module, Debug)]
+pub enum Backbone {
+    /// A causal transformer (SASRec).
+    Sasrec(Sasrec),
+    /// A gated recurrent network (GRU4Rec).
+    Gru4Rec(Gru4Rec),
+}
+
+impl Backbone {
+    /// A freshly initialised encoder of the configured kind over items `1..=num_items`.
+    pub fn new(config: &ModelConfig, num_items: usize, device: &Device) -> Backbone {
+        match config.backbone {
+            BackboneKind::Sasrec => Backbone::Sasrec(Sasrec::new(config, num_items, device)),
+            BackboneKind::Gru4rec => Backbone::Gru4Rec(Gru4Rec::new(config, num_items, device)),
+        }
     }
 
-    /// Runs `n` slots (`inputs`: `[batch, n, d]`) that all sit at thought position `index`
-    /// through the blocks against the cache; `history` (`[batch, n, seen]`) says which cached
-    /// positions each slot may not see, and no slot sees another.
-    fn parallel_slots(
+    /// Which encoder this is.
+    pub fn kind(&self) -> BackboneKind {
+        match self {
+            Backbone::Sasrec(_) => BackboneKind::Sasrec,
+            Backbone::Gru4Rec(_) => BackboneKind::Gru4rec,
+        }
+    }
+}
+
+/// Forwards a call to the encoder inside.
+macro_rules! dispatch {
+    ($self:ident, $encoder:ident => $call:expr) => {
+        match $self {
+            Backbone::Sasrec($encoder) => $call,
+            Backbone::Gru4Rec($encoder) => $call,
+        }
+    };
+}
+
+impl SequenceBackbone for Backbone {
+    fn max_len(&self) -> usize {
+        dispatch!(self, e => e.max_len())
+    }
+
+    fn item_embeddings(&self) -> &Param<Tensor<2>> {
+        dispatch!(self, e => e.item_embeddings())
+    }
+
+    fn encode(&self, inputs: &Inputs) -> Encoded {
+        dispatch!(self, e => e.encode(inputs))
+    }
+
+    fn append_thought(&self, encoded: &Encoded, thought: Tensor<2>) -> Encoded {
+        dispatch!(self, e => e.append_thought(encoded, thought))
+    }
+
+    fn alternative_thoughts(&self, encoded: &Encoded, thoughts: Tensor<3>) -> Tensor<3> {
+        dispatch!(self, e => e.alternative_thoughts(encoded, thoughts))
+    }
+
+    fn thoughts_after_every_position(
         &self,
         encoded: &Encoded,
-        inputs: Tensor<3>,
-        index: usize,
-        history: Tensor<3, Bool>,
+        thoughts: Tensor<3>,
+        inputs: &Inputs,
     ) -> Tensor<3> {
-        let [batch, n, _] = inputs.dims();
-        let device = inputs.device();
-        let position = self.position_embedding(self.max_len + index, 1, batch, &device);
-        let mut x = self.dropout.forward(self.norm.forward(inputs + position));
-        let others: Vec<bool> = (0..n * n).map(|i| i / n != i % n).collect();
-        let others = Tensor::<2, Bool>::from_data(TensorData::new(others, [n, n]), &device)
-            .unsqueeze::<3>()
-            .expand([batch, n, n]);
-        let blocked = Tensor::cat(vec![history, others], 2);
-        for (block, past) in self.blocks.iter().zip(&encoded.cache) {
-            x = block.forward(x, Some(past), blocked.clone()).0;
-        }
-        x
-    }
-
-    /// Scores every item id (`[batch, item_slots]`) from hidden states (`[batch, d]`) with the
-    /// item embedding matrix (tied output layer).
-    pub fn score(&self, hidden: Tensor<2>) -> Tensor<2> {
-        hidden.matmul(self.items.weight.val().transpose())
+        dispatch!(self, e => e.thoughts_after_every_position(encoded, thoughts, inputs))
     }
 }

@@ -13,6 +13,28 @@ pub enum Mode {
     Latent,
 }
 
+/// Which sequence encoder reads the history (`model.backbone`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackboneKind {
+    /// A causal transformer (Kang & McAuley, 2018): `hidden`, `layers`, `heads`, `inner`,
+    /// `positions`.
+    #[default]
+    Sasrec,
+    /// A gated recurrent network (Hidasi et al., 2016, in RecBole's form: embedding → dropout →
+    /// GRU → linear back to `hidden`): `gru_state`, `gru_layers`.
+    Gru4rec,
+}
+
+impl std::fmt::Display for BackboneKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BackboneKind::Sasrec => "sasrec",
+            BackboneKind::Gru4rec => "gru4rec",
+        })
+    }
+}
+
 /// Which position embedding each history item gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -26,11 +48,15 @@ pub enum Positions {
 }
 
 /// Architecture settings. Defaults are RecBole's SASRec settings for MovieLens (hidden 64, 2
-/// layers, 2 heads, inner size 256, dropout 0.2, max length 50) and the paper's one thought.
+/// layers, 2 heads, inner size 256, dropout 0.2, max length 50) and the paper's one thought;
+/// the GRU4Rec settings default to RecBole's (state 128, one layer; RecBole's dropout for it
+/// is 0.3, set it with `dropout`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     pub mode: Mode,
+    /// The sequence encoder.
+    pub backbone: BackboneKind,
     /// Longest history the backbone reads (older items are dropped).
     pub max_len: usize,
     pub hidden: usize,
@@ -49,12 +75,17 @@ pub struct ModelConfig {
     pub init_std: f64,
     /// Position layout of the history (thought slots always follow at `max_len + i`).
     pub positions: Positions,
+    /// GRU4Rec: width of the recurrent state (the output is mapped back to `hidden`).
+    pub gru_state: usize,
+    /// GRU4Rec: stacked recurrent layers.
+    pub gru_layers: usize,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             mode: Mode::Latent,
+            backbone: BackboneKind::Sasrec,
             max_len: 50,
             hidden: 64,
             layers: 2,
@@ -66,6 +97,8 @@ impl Default for ModelConfig {
             rope_base: 1000.0,
             init_std: 0.02,
             positions: Positions::FromEnd,
+            gru_state: 128,
+            gru_layers: 1,
         }
     }
 }
@@ -87,6 +120,9 @@ impl ModelConfig {
         }
         if self.max_len == 0 || self.layers == 0 || self.inner == 0 {
             return Err("max_len, layers and inner must be at least 1".into());
+        }
+        if self.backbone == BackboneKind::Gru4rec && (self.gru_state == 0 || self.gru_layers == 0) {
+            return Err("gru_state and gru_layers must be at least 1".into());
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout {} must be in [0, 1)", self.dropout));

@@ -3,11 +3,12 @@
 //! The item-sequence recommender of latentr3 on burn, generic over the backend through burn's
 //! `Device` (no backend is named here):
 //!
-//! - [`Backbone`]: a SASRec-style causal transformer over item ids with a tied output layer;
-//!   [`Backbone::append_thought`] runs a thought slot against the history's cached keys and
-//!   values; [`Backbone::alternative_thoughts`] runs a group of candidate thoughts for one slot
-//!   in one pass (the RL stage's groups) and [`Backbone::thoughts_after_every_position`] a slot
-//!   after every position (dense SFT).
+//! - [`SequenceBackbone`]: what SFT, RL and scoring call on a sequence encoder (encode, append
+//!   a thought slot against the cache, a group of alternative thoughts for one slot in one
+//!   pass, a slot after every position, score every item with the tied output layer).
+//!   [`Backbone`] holds the encoders `model.backbone` selects: [`Sasrec`], a causal
+//!   transformer, and [`Gru4Rec`], a recurrent network; bring your own by implementing the
+//!   trait and training `Recommender<YourEncoder>`.
 //! - [`LatentHead`]: the LatentR³ reasoning module (LatentRATT) whose output is the next thought.
 //! - [`Recommender`]: backbone + optional head ([`Mode::Backbone`] or [`Mode::Latent`]), and
 //!   [`ModelScorer`], which plugs it into the eval crate.
@@ -37,18 +38,24 @@ pub mod block;
 pub mod config;
 pub mod error;
 pub mod evaluation;
+pub mod gru4rec;
 pub mod latent;
 pub mod loss;
 pub mod recommender;
 pub mod rope;
+pub mod sasrec;
 pub mod sft;
+pub mod training;
 
-pub use backbone::{Backbone, Encoded};
-pub use config::{Mode, ModelConfig, Positions};
+pub use backbone::{Backbone, Encoded, SequenceBackbone};
+pub use config::{BackboneKind, Mode, ModelConfig, Positions};
 pub use error::TrainError;
+pub use gru4rec::Gru4Rec;
 pub use latent::LatentHead;
 pub use recommender::{Inputs, ModelScorer, Recommender};
+pub use sasrec::Sasrec;
 pub use sft::{
     EpochLog, EpochState, Observer, Progress, Resume, RunOptions, SftConfig, SftData, SftOutcome,
-    SftStepLog, Silent,
+    SftStepLog,
 };
+pub use training::{Best, BestSoFar, Silent};

@@ -4,7 +4,7 @@
 use burn::prelude::*;
 use latentr3_eval::{Case, Scorer};
 
-use crate::backbone::{Backbone, Encoded};
+use crate::backbone::{Backbone, Encoded, SequenceBackbone};
 use crate::config::{Mode, ModelConfig};
 use crate::latent::LatentHead;
 
@@ -56,19 +56,29 @@ impl Inputs {
     }
 }
 
-/// Backbone plus optional latent head.
+/// A sequence encoder plus optional latent head. `E` is the encoder: [`Backbone`] (the ones
+/// `model.backbone` selects) unless you bring your own [`SequenceBackbone`].
 #[derive(Module, Debug)]
-pub struct Recommender {
-    pub backbone: Backbone,
+pub struct Recommender<E: SequenceBackbone = Backbone> {
+    pub backbone: E,
     pub head: Option<LatentHead>,
     thoughts: usize,
 }
 
 impl Recommender {
-    /// A freshly initialised model over items `1..=num_items`.
+    /// A freshly initialised model over items `1..=num_items`, with the encoder that
+    /// `config.backbone` names.
     pub fn new(config: &ModelConfig, num_items: usize, device: &Device) -> Recommender {
+        Recommender::with_backbone(Backbone::new(config, num_items, device), config, device)
+    }
+}
+
+impl<E: SequenceBackbone> Recommender<E> {
+    /// A model around an encoder of your own; `config` gives the mode, the number of thoughts
+    /// and the latent head's settings (`hidden` must be the encoder's width).
+    pub fn with_backbone(backbone: E, config: &ModelConfig, device: &Device) -> Recommender<E> {
         Recommender {
-            backbone: Backbone::new(config, num_items, device),
+            backbone,
             head: match config.mode {
                 Mode::Backbone => None,
                 Mode::Latent => Some(LatentHead::new(config, device)),
@@ -78,7 +88,7 @@ impl Recommender {
     }
 
     /// This model with another latent head (the RL stage trains only the head).
-    pub fn with_head(&self, head: LatentHead) -> Recommender {
+    pub fn with_head(&self, head: LatentHead) -> Recommender<E> {
         Recommender {
             backbone: self.backbone.clone(),
             head: Some(head),
@@ -102,11 +112,7 @@ impl Recommender {
 
     /// Runs the backbone over the histories.
     pub fn encode(&self, inputs: &Inputs) -> Encoded {
-        self.backbone.encode(
-            inputs.ids.clone(),
-            inputs.padding.clone(),
-            inputs.blocked.clone(),
-        )
+        self.backbone.encode(inputs)
     }
 
     /// One latent step: the head's thought from what was seen so far, appended as a new slot.
@@ -138,21 +144,21 @@ impl Recommender {
 }
 
 /// Evaluates a model with the eval crate: scores batches of cases on a device without autodiff.
-pub struct ModelScorer {
-    model: Recommender,
+pub struct ModelScorer<E: SequenceBackbone = Backbone> {
+    model: Recommender<E>,
     device: Device,
 }
 
-impl ModelScorer {
+impl<E: SequenceBackbone> ModelScorer<E> {
     /// Wraps `model` for evaluation (dropout off, no autodiff).
-    pub fn new(model: &Recommender) -> ModelScorer {
+    pub fn new(model: &Recommender<E>) -> ModelScorer<E> {
         let model = model.valid();
-        let device = model.backbone.items.weight.device();
+        let device = model.backbone.device();
         ModelScorer { model, device }
     }
 }
 
-impl Scorer for ModelScorer {
+impl<E: SequenceBackbone> Scorer for ModelScorer<E> {
     fn score(&self, cases: &[Case<'_>], out: &mut [f32]) {
         let histories: Vec<&[u32]> = cases.iter().map(|c| c.history).collect();
         let inputs =

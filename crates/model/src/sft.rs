@@ -8,16 +8,18 @@
 
 use std::time::Instant;
 
-use burn::module::{ModuleVisitor, Param};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
 use latentr3_eval::{Case, Evaluator, Report};
 use serde::{Deserialize, Serialize};
 
+use crate::backbone::{Backbone, SequenceBackbone};
 use crate::error::TrainError;
 use crate::loss::cross_entropy;
 use crate::recommender::{Inputs, ModelScorer, Recommender};
+pub use crate::training::Silent;
+use crate::training::{Best, BestSoFar, adamw, check_monitor, clip_global_norm, warmup_cosine};
 
 /// SFT settings (the `[sft]` section of an experiment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,7 +49,7 @@ pub struct SftConfig {
     pub min_lr_ratio: f64,
     /// Global gradient-norm clipping threshold (0: off).
     pub grad_clip: f64,
-    /// Epochs without improvement of `monitor` before stopping.
+    /// Epochs without improvement of `monitor` before stopping (0 stops after the first).
     pub patience: usize,
     /// Weight of the thought slot's next-item loss (latent mode).
     pub thought_loss_weight: f64,
@@ -86,19 +88,6 @@ pub fn learning_rate(config: &SftConfig, step: usize, total: usize) -> f64 {
         step,
         total,
     )
-}
-
-/// Linear warm-up over `warmup` steps to `peak`, then cosine decay to `peak × min_ratio` at
-/// step `total` (the schedule of both training stages).
-pub fn warmup_cosine(peak: f64, min_ratio: f64, warmup: usize, step: usize, total: usize) -> f64 {
-    let warmup = warmup.min(total.saturating_sub(1));
-    if step < warmup {
-        return peak * (step + 1) as f64 / warmup as f64;
-    }
-    let span = (total - warmup).max(1) as f64;
-    let progress = ((step - warmup) as f64 / span).min(1.0);
-    let floor = peak * min_ratio;
-    floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
 /// One optimisation step, as reported to the observer.
@@ -143,39 +132,48 @@ pub struct Progress {
 }
 
 /// The state handed to [`Observer::on_epoch`]: enough to checkpoint and resume.
-pub struct EpochState<'a> {
-    pub model: &'a Recommender,
+pub struct EpochState<'a, E: SequenceBackbone = Backbone> {
+    pub model: &'a Recommender<E>,
     pub optimizer: &'a ModuleOptimizer,
     pub progress: &'a Progress,
 }
 
 /// What continuing an interrupted run starts from.
-pub struct Resume {
+pub struct Resume<E: SequenceBackbone = Backbone> {
     /// The model after the last finished epoch.
-    pub model: Recommender,
+    pub model: Recommender<E>,
     pub optimizer: ModuleOptimizer,
     /// The best model so far.
-    pub best: Recommender,
+    pub best: Recommender<E>,
     pub progress: Progress,
 }
 
 /// Receives progress; every method has a silent default.
-pub trait Observer {
+pub trait Observer<E: SequenceBackbone = Backbone> {
     fn on_epoch_start(&mut self, _epoch: usize, _batches: usize) {}
     fn on_step(&mut self, _log: &SftStepLog) {}
     /// Called after validation with the training state; checkpoints are written here.
-    fn on_epoch(&mut self, _log: &EpochLog, _state: &EpochState<'_>) -> Result<(), TrainError> {
+    fn on_epoch(&mut self, _log: &EpochLog, _state: &EpochState<'_, E>) -> Result<(), TrainError> {
         Ok(())
     }
 }
 
 /// How one invocation of [`train`] runs.
-#[derive(Default)]
-pub struct RunOptions {
+pub struct RunOptions<E: SequenceBackbone = Backbone> {
     /// Continue from an interrupted run's state.
-    pub resume: Option<Resume>,
+    pub resume: Option<Resume<E>>,
     /// Stop (resumably) after this many epochs in this invocation.
     pub stop_after_epochs: Option<usize>,
+}
+
+// Not derived: the derive would ask `E: Default`.
+impl<E: SequenceBackbone> Default for RunOptions<E> {
+    fn default() -> Self {
+        RunOptions {
+            resume: None,
+            stop_after_epochs: None,
+        }
+    }
 }
 
 /// The optimiser SFT uses; rebuilt the same way when a run resumes.
@@ -183,23 +181,11 @@ pub fn optimizer(config: &SftConfig) -> ModuleOptimizer {
     adamw(config.weight_decay)
 }
 
-/// AdamW as both training stages use it (PyTorch's epsilon, 1e-8, rather than burn's 1e-5).
-pub fn adamw(weight_decay: f64) -> ModuleOptimizer {
-    AdamWConfig::new()
-        .with_weight_decay(weight_decay as f32)
-        .with_epsilon(1e-8)
-        .init()
-}
-
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {}
-
 /// What training produced.
 #[derive(Debug, Clone)]
-pub struct SftOutcome {
+pub struct SftOutcome<E: SequenceBackbone = Backbone> {
     /// The model of the best validation epoch (without autodiff).
-    pub best: Recommender,
+    pub best: Recommender<E>,
     pub best_epoch: usize,
     pub best_valid: Report,
     pub epochs_run: usize,
@@ -225,10 +211,10 @@ pub struct SftData<'a> {
 /// at every position, a thought trained only at each window's last position sees ~1/45 of the
 /// targets the backbone does and lags behind it. So every prefix gets its thought, in one pass:
 /// the head runs with causal queries and each slot attends its own prefix (see
-/// [`Backbone::thoughts_after_every_position`](crate::Backbone::thoughts_after_every_position)).
+/// [`SequenceBackbone::thoughts_after_every_position`]).
 /// With `thoughts > 1` the extra thoughts are chained at the last position only.
-pub fn batch_loss(
-    model: &Recommender,
+pub fn batch_loss<E: SequenceBackbone>(
+    model: &Recommender<E>,
     batch: &TrainBatch,
     thought_weight: f64,
     device: &Device,
@@ -256,11 +242,9 @@ pub fn batch_loss(
         let thought_loss = if model.thoughts() == 1 {
             let thoughts =
                 head.forward_every_prefix(encoded.hidden.clone(), inputs.blocked.clone());
-            let slots = model.backbone.thoughts_after_every_position(
-                &encoded,
-                thoughts,
-                inputs.blocked.clone(),
-            );
+            let slots = model
+                .backbone
+                .thoughts_after_every_position(&encoded, thoughts, &inputs);
             cross_entropy(model.backbone.score(pick(slots)), target_tensor)
         } else {
             let last: Vec<i64> = (0..rows)
@@ -275,55 +259,6 @@ pub fn batch_loss(
         loss = loss + thought_loss * thought_weight;
     }
     (loss, count)
-}
-
-/// Sums squared gradients over every parameter of a module.
-struct SquaredNorm<'a> {
-    grads: &'a GradientsParams,
-    total: Option<Tensor<1>>,
-}
-
-impl ModuleVisitor for SquaredNorm<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(grad) = self.grads.get::<D>(param.id) {
-            let squares = grad.square().sum();
-            self.total = Some(match self.total.take() {
-                Some(total) => total + squares,
-                None => squares,
-            });
-        }
-    }
-}
-
-/// Multiplies every gradient by a factor.
-struct ScaleGrads<'a> {
-    grads: &'a mut GradientsParams,
-    factor: f64,
-}
-
-impl ModuleVisitor for ScaleGrads<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(grad) = self.grads.remove::<D>(param.id) {
-            self.grads.register(param.id, grad * self.factor);
-        }
-    }
-}
-
-/// The global L2 norm of `module`'s gradients; when above `clip` (> 0) they are scaled down to
-/// it. (burn's `GradientClipping::Norm` clips each parameter tensor on its own.)
-pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, clip: f64) -> f64 {
-    let mut visitor = SquaredNorm { grads, total: None };
-    module.visit(&mut visitor);
-    let norm = visitor
-        .total
-        .map_or(0.0, |t| f64::from(t.into_scalar::<f32>()).sqrt());
-    if clip > 0.0 && norm > clip {
-        module.visit(&mut ScaleGrads {
-            grads,
-            factor: clip / (norm + 1e-6),
-        });
-    }
-    norm
 }
 
 /// The training windows `config` asks for over sequences of `max_len`.
@@ -345,30 +280,17 @@ pub fn windows(
     )
 }
 
-/// Checks that the validation metric `monitor` (the setting `name`) is one the evaluator
-/// computes, i.e. that it ends in one of its cut-offs (`NDCG@10` needs K = 10).
-pub fn check_monitor(evaluator: &Evaluator, name: &str, monitor: &str) -> Result<(), TrainError> {
-    let ks = &evaluator.config().ks;
-    if ks.iter().any(|k| monitor.ends_with(&format!("@{k}"))) {
-        Ok(())
-    } else {
-        Err(TrainError::Setting(format!(
-            "{name} `{monitor}` is not computed: the evaluator's K values are {ks:?}"
-        )))
-    }
-}
-
 /// Trains `model` (on any device; training runs on its autodiff twin) and returns the best
 /// validation epoch's model. The device is re-seeded at every epoch from `config.seed`, so a
 /// resumed run draws the same dropout masks and batch order as an uninterrupted one.
-pub fn train(
-    model: Recommender,
+pub fn train<E: SequenceBackbone>(
+    model: Recommender<E>,
     device: &Device,
     data: &SftData<'_>,
     config: &SftConfig,
-    observer: &mut dyn Observer,
-    options: RunOptions,
-) -> Result<SftOutcome, TrainError> {
+    observer: &mut dyn Observer<E>,
+    options: RunOptions<E>,
+) -> Result<SftOutcome<E>, TrainError> {
     check_monitor(data.evaluator, "monitor", &config.monitor)?;
     if config.epochs == 0 {
         return Err(TrainError::Setting("epochs must be at least 1".into()));
@@ -400,7 +322,16 @@ pub fn train(
                 resume.optimizer,
                 p.step,
                 p.next_epoch,
-                Some((resume.best, p.best_epoch, p.best_valid, p.best_metric)),
+                // Validations run every epoch, so the count since the best is in epochs.
+                BestSoFar::resumed(
+                    Best {
+                        model: resume.best,
+                        at: p.best_epoch,
+                        report: p.best_valid,
+                        metric: p.best_metric,
+                    },
+                    (p.next_epoch - 1).saturating_sub(p.best_epoch),
+                ),
             )
         }
         None => (
@@ -408,7 +339,7 @@ pub fn train(
             optimizer(config),
             0,
             0,
-            None,
+            BestSoFar::new(),
         ),
     };
     let mut epochs_run = first_epoch;
@@ -456,17 +387,14 @@ pub fn train(
                 config.monitor
             ))
         })?;
-        let improved = best.as_ref().is_none_or(|(_, _, _, b)| metric > *b);
-        if improved {
-            best = Some((model.valid(), epoch, evaluation.report.clone(), metric));
-        }
-        let (_, best_epoch, best_valid, best_metric) = best.as_ref().expect("set above");
+        let improved = best.observe(metric, epoch, &evaluation.report, || model.valid());
+        let current = best.best().expect("observed above");
         let progress = Progress {
             next_epoch: epoch + 1,
             step,
-            best_epoch: *best_epoch,
-            best_metric: *best_metric,
-            best_valid: best_valid.clone(),
+            best_epoch: current.at,
+            best_metric: current.metric,
+            best_valid: current.report.clone(),
         };
         let log = EpochLog {
             epoch,
@@ -485,7 +413,7 @@ pub fn train(
                 progress: &progress,
             },
         )?;
-        if epoch - progress.best_epoch >= config.patience {
+        if best.out_of_patience(config.patience) {
             stopped_early = true;
             break;
         }
@@ -498,12 +426,13 @@ pub fn train(
             break;
         }
     }
-    let (best, best_epoch, best_valid, _) =
-        best.ok_or_else(|| TrainError::Setting("the run had already finished every epoch".into()))?;
+    let best = best
+        .into_best()
+        .ok_or_else(|| TrainError::Setting("the run had already finished every epoch".into()))?;
     Ok(SftOutcome {
-        best,
-        best_epoch,
-        best_valid,
+        best: best.model,
+        best_epoch: best.at,
+        best_valid: best.report,
         epochs_run,
         stopped_early,
         interrupted,

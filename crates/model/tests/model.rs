@@ -7,7 +7,12 @@ use burn::prelude::*;
 use common::{fixture, small};
 use latentr3_model::loss::cross_entropy;
 use latentr3_model::sft::SftConfig;
-use latentr3_model::{Inputs, Mode, ModelConfig, Positions, Recommender, TrainError};
+use latentr3_model::{
+    Backbone, BackboneKind, Inputs, Mode, ModelConfig, Positions, Recommender, SequenceBackbone,
+    TrainError,
+};
+
+const BACKBONES: [BackboneKind; 2] = [BackboneKind::Sasrec, BackboneKind::Gru4rec];
 
 fn max_abs_difference(a: Tensor<2>, b: Tensor<2>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>()
@@ -22,6 +27,9 @@ fn a_thought_on_the_cache_equals_a_full_rerun() {
         ..small(Mode::Latent)
     };
     let model = Recommender::new(&config, 30, &device).valid();
+    let Backbone::Sasrec(sasrec) = &model.backbone else {
+        panic!("SASRec is the default backbone")
+    };
     let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]];
     let inputs = Inputs::from_histories(&histories, 6, &device);
     let encoded = model.encode(&inputs);
@@ -33,8 +41,8 @@ fn a_thought_on_the_cache_equals_a_full_rerun() {
     // seeing every real position.
     let embedded = Tensor::cat(
         vec![
-            model.backbone.embed(inputs.ids.clone()),
-            model.backbone.embed_thought(thought, 0),
+            sasrec.embed(inputs.ids.clone()),
+            sasrec.embed_thought(thought, 0),
         ],
         1,
     );
@@ -49,9 +57,7 @@ fn a_thought_on_the_cache_equals_a_full_rerun() {
         .flat_map(|row| row.iter().copied().chain([1]))
         .collect();
     let full_inputs = Inputs::new(&with_slot, 3, 7, &device);
-    let (hidden, _) = model
-        .backbone
-        .forward_embedded(embedded, full_inputs.blocked);
+    let (hidden, _) = sasrec.forward_embedded(embedded, full_inputs.blocked);
     let full_last = hidden.narrow(1, 6, 1).reshape([3, 16]);
     let difference = max_abs_difference(cached.last(), full_last);
     assert!(
@@ -153,10 +159,17 @@ fn learns_a_deterministic_successor_rule() {
         ..Default::default()
     };
     let f = common::harness(dataset, vec![1, 10]);
-    for mode in [Mode::Backbone, Mode::Latent] {
+    let settings = [
+        (BackboneKind::Sasrec, Mode::Backbone),
+        (BackboneKind::Sasrec, Mode::Latent),
+        (BackboneKind::Gru4rec, Mode::Backbone),
+        (BackboneKind::Gru4rec, Mode::Latent),
+    ];
+    for (backbone, mode) in settings {
         let device = Device::default();
         device.seed(11);
         let config = ModelConfig {
+            backbone,
             max_len: 12,
             hidden: 32,
             heads: 2,
@@ -177,16 +190,26 @@ fn learns_a_deterministic_successor_rule() {
         let hr1 = outcome.best_valid.metric("HR@1").unwrap();
         assert!(
             hr1 > 0.9,
-            "{mode:?}: HR@1 {hr1} on a deterministic successor rule"
+            "{backbone} {mode:?}: HR@1 {hr1} on a deterministic successor rule"
         );
     }
 }
 
 #[test]
 fn alternative_thoughts_equal_each_thought_appended_alone() {
+    for backbone in BACKBONES {
+        alternative_thoughts_of(backbone);
+    }
+}
+
+fn alternative_thoughts_of(backbone: BackboneKind) {
     let device = Device::default();
     device.seed(3);
-    let model = Recommender::new(&small(Mode::Latent), 30, &device).valid();
+    let config = ModelConfig {
+        backbone,
+        ..small(Mode::Latent)
+    };
+    let model = Recommender::new(&config, 30, &device).valid();
     let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]];
     let inputs = Inputs::from_histories(&histories, 6, &device);
     let encoded = model.encode(&inputs);
@@ -212,38 +235,86 @@ fn alternative_thoughts_equal_each_thought_appended_alone() {
             .last();
         let joint = together.clone().narrow(1, k, 1).reshape([batch, d]);
         let difference = max_abs_difference(alone, joint);
-        assert!(difference < 1e-4, "candidate {k}: {difference}");
+        assert!(difference < 1e-4, "{backbone}, candidate {k}: {difference}");
     }
 }
 
 #[test]
 fn thoughts_after_every_position_match_the_last_thought_and_are_causal() {
+    for backbone in BACKBONES {
+        thoughts_after_every_position_of(backbone);
+    }
+}
+
+fn thoughts_after_every_position_of(backbone: BackboneKind) {
     let device = Device::default();
     device.seed(5);
-    let model = Recommender::new(&small(Mode::Latent), 30, &device).valid();
+    let config = ModelConfig {
+        backbone,
+        ..small(Mode::Latent)
+    };
+    let model = Recommender::new(&config, 30, &device).valid();
     let head = model.head.as_ref().unwrap();
     let slots_of = |histories: Vec<&[u32]>| {
         let inputs = Inputs::from_histories(&histories, 6, &device);
         let encoded = model.encode(&inputs);
         let thoughts = head.forward_every_prefix(encoded.hidden.clone(), inputs.blocked.clone());
-        let slots = model.backbone.thoughts_after_every_position(
-            &encoded,
-            thoughts,
-            inputs.blocked.clone(),
-        );
+        let slots = model
+            .backbone
+            .thoughts_after_every_position(&encoded, thoughts, &inputs);
         (slots, model.think_once(&encoded).last())
     };
-    let (slots, last) = slots_of(vec![&[1, 2, 3, 4, 5, 6], &[7, 8], &[9]]);
+    let (slots, last) = slots_of(vec![&[1, 2, 3, 4, 5, 6][..], &[7, 8], &[9]]);
     let [batch, len, d] = slots.dims();
     // The slot after the last position is the ordinary thought.
     let after_last = slots.clone().narrow(1, len - 1, 1).reshape([batch, d]);
-    assert!(max_abs_difference(after_last, last) < 1e-4);
+    assert!(max_abs_difference(after_last, last) < 1e-4, "{backbone}");
     // Slot t does not see later items: changing them leaves slots 0..=2 of row 0 unchanged.
-    let (changed, _) = slots_of(vec![&[1, 2, 3, 10, 11, 12], &[7, 8], &[9]]);
+    let (changed, _) = slots_of(vec![&[1, 2, 3, 10, 11, 12][..], &[7, 8], &[9]]);
     let early = |s: Tensor<3>| s.narrow(0, 0, 1).narrow(1, 0, 3).reshape([3, d]);
-    assert!(max_abs_difference(early(slots.clone()), early(changed.clone())) < 1e-4);
+    assert!(
+        max_abs_difference(early(slots.clone()), early(changed.clone())) < 1e-4,
+        "{backbone}"
+    );
     let late = |s: Tensor<3>| s.narrow(0, 0, 1).narrow(1, 3, 3).reshape([3, d]);
-    assert!(max_abs_difference(late(slots), late(changed)) > 1e-3);
+    assert!(
+        max_abs_difference(late(slots), late(changed)) > 1e-3,
+        "{backbone}"
+    );
+}
+
+/// GRU4Rec reads a thought slot as one more recurrent step: a slot whose input is item `x`'s
+/// embedding equals reading `x` as the next item, and left padding leaves the state at zero, so
+/// the same history padded to any length ends in the same state.
+#[test]
+fn gru4rec_thought_slots_continue_the_recurrence_and_padding_is_skipped() {
+    let device = Device::default();
+    device.seed(9);
+    let config = ModelConfig {
+        backbone: BackboneKind::Gru4rec,
+        gru_layers: 2,
+        gru_state: 24,
+        ..small(Mode::Latent)
+    };
+    let model = Recommender::new(&config, 30, &device).valid();
+    let Backbone::Gru4Rec(gru) = &model.backbone else {
+        panic!("built a GRU4Rec")
+    };
+    let histories: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5], &[7, 8], &[9]];
+    let inputs = Inputs::from_histories(&histories, 6, &device);
+    let encoded = model.encode(&inputs);
+    let next = Tensor::<1, Int>::from_data([11, 12, 13], &device);
+    let as_thought = gru.items.forward(next.reshape([3, 1])).reshape([3, 16]);
+    let slot = model.backbone.append_thought(&encoded, as_thought).last();
+    let longer: Vec<&[u32]> = vec![&[1, 2, 3, 4, 5, 11], &[7, 8, 12], &[9, 13]];
+    let read = model
+        .encode(&Inputs::from_histories(&longer, 6, &device))
+        .last();
+    assert!(max_abs_difference(slot, read) < 1e-5);
+    let padded = model
+        .encode(&Inputs::from_histories(&histories, 11, &device))
+        .last();
+    assert!(max_abs_difference(encoded.last(), padded) < 1e-5);
 }
 
 /// Hidden states of the real positions of a single history, `[items, d]`.
