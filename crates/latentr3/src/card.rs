@@ -197,3 +197,68 @@ impl SavedModel {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Options, SavedRun, Silent, Start, train};
+    use latentr3_model::BackboneKind;
+
+    /// A GRU4Rec run goes through the same SFT and RL pipeline as SASRec, and its directory
+    /// alone rebuilds the model that produced the run's report.
+    #[test]
+    fn a_gru4rec_run_trains_both_stages_and_reloads_from_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("gru.toml");
+        std::fs::write(
+            &config,
+            "[data]\ncache = false\n[data.synthetic]\nusers = 60\nitems = 40\nmin_length = 8\n\
+             max_length = 16\n[model]\nbackbone = \"gru4rec\"\nmax_len = 8\nhidden = 16\n\
+             gru_state = 24\ndropout = 0.0\n[sft]\nepochs = 2\nbatch_size = 16\n\
+             [rl]\nepochs = 1\nbatch_size = 16\ngroup_size = 4\n",
+        )
+        .unwrap();
+        let experiment = Experiment::load(&config, &[]).unwrap();
+        let out = dir.path().join("run");
+        let device = Device::default();
+        let start = Start::New {
+            experiment,
+            out: Some(out.clone()),
+            init: None,
+        };
+        let report = train(start, &device, &Options::default(), &mut Silent)
+            .unwrap()
+            .report
+            .unwrap();
+        let rl = report.rl.expect("latent mode runs the RL stage");
+
+        let saved = SavedModel::load(&out, None, &device).unwrap();
+        assert_eq!(saved.stage, Stage::Rl);
+        assert_eq!(saved.card.model.backbone, BackboneKind::Gru4rec);
+        let first = saved.card.item_ids[1].clone();
+        assert_eq!(saved.recommend(&[first.as_str()], 3).unwrap().len(), 3);
+        let reloaded = SavedRun::load(&out, &[], None, &device, &mut Silent).unwrap();
+        assert_eq!(reloaded.evaluate(false).unwrap().report.metrics, rl.metrics);
+
+        let card = RunDir::new(&out).card();
+        let text = std::fs::read_to_string(&card).unwrap();
+        let old = text.replace(
+            &format!("\"format_version\":{FORMAT_VERSION}"),
+            "\"format_version\":1",
+        );
+        assert_ne!(old, text);
+        std::fs::write(&card, old).unwrap();
+        let refused = SavedModel::load(&out, None, &device).err().unwrap();
+        assert!(
+            refused.to_string().contains("format version 1"),
+            "{refused}"
+        );
+        let refused = SavedRun::load(&out, &[], None, &device, &mut Silent)
+            .err()
+            .unwrap();
+        assert!(
+            refused.to_string().contains("format version 1"),
+            "{refused}"
+        );
+    }
+}

@@ -1,7 +1,9 @@
-//! Writes what `benches/recbole_parity.py` needs to check the backbone against RecBole's own
-//! SASRec layers: a freshly initialised backbone's parameters (by module path), four full-length
-//! histories with targets, the last position's hidden state, the scores, the cross-entropy and
-//! its gradient with respect to the item embeddings (dropout 0, so both sides are deterministic).
+//! Writes what `benches/recbole_parity.py` needs to check both encoders against RecBole's own
+//! SASRec layers and GRU4Rec forward: for each, a freshly initialised backbone's parameters (by
+//! module path), four histories with targets (full-length for SASRec; 50, 17, 3 and 1 items,
+//! left-padded, for GRU4Rec), the last position's hidden state, the scores, the cross-entropy
+//! and its gradient with respect to the item embeddings (dropout 0, so both sides are
+//! deterministic).
 //!
 //! ```text
 //! cargo run -p latentr3-model --example recbole_parity -- /tmp/parity.json
@@ -11,7 +13,9 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use latentr3_model::loss::cross_entropy;
-use latentr3_model::{Backbone, Inputs, Mode, ModelConfig, Recommender, SequenceBackbone};
+use latentr3_model::{
+    Backbone, BackboneKind, Inputs, Mode, ModelConfig, Recommender, SequenceBackbone,
+};
 use serde_json::{Map, Value, json};
 
 const ITEMS: usize = 1682;
@@ -50,39 +54,39 @@ fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
         .expect("float tensor")
 }
 
-fn main() {
-    let out = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "recbole_parity.json".into());
+/// Random item ids from a fixed generator: `lengths[r]` items at the end of row `r`, padding
+/// (0) before them.
+fn histories(lengths: &[usize], len: usize) -> Vec<i64> {
+    let mut state = 12_345u64;
+    let mut ids = Vec::with_capacity(lengths.len() * len);
+    for &length in lengths {
+        for column in 0..len {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let item = ((state >> 33) % ITEMS as u64 + 1) as i64;
+            ids.push(if column + length >= len { item } else { 0 });
+        }
+    }
+    ids
+}
+
+/// Everything the Python side compares, for one encoder.
+fn dump(config: &ModelConfig, lengths: &[usize]) -> Value {
     let device = Device::default();
     device.seed(7);
-    let config = ModelConfig {
-        mode: Mode::Backbone,
-        dropout: 0.0,
-        ..ModelConfig::default()
-    };
-    let model = Recommender::new(&config, ITEMS, &device);
+    let model = Recommender::new(config, ITEMS, &device);
     // Paths as `backbone.<parameter>`, without the encoder's variant name.
-    let Backbone::Sasrec(sasrec) = &model.backbone else {
-        unreachable!("SASRec is the default backbone")
-    };
     let mut parameters = Parameters {
         path: vec!["backbone".into()],
         ..Parameters::default()
     };
-    sasrec.visit(&mut parameters);
-
-    // Full histories: with no padding, our positions and RecBole's coincide (0..max_len).
+    match &model.backbone {
+        Backbone::Sasrec(encoder) => encoder.visit(&mut parameters),
+        Backbone::Gru4Rec(encoder) => encoder.visit(&mut parameters),
+    }
     let len = config.max_len;
-    let mut state = 12_345u64;
-    let ids: Vec<i64> = (0..ROWS * len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 33) % ITEMS as u64 + 1) as i64
-        })
-        .collect();
+    let ids = histories(lengths, len);
     let targets: Vec<i64> = vec![5, 77, 1000, ITEMS as i64];
 
     let evaluation = model.clone().valid();
@@ -101,18 +105,16 @@ fn main() {
         Tensor::from_data(TensorData::new(targets.clone(), [ROWS]), &training_device),
     );
     let gradients = loss.backward();
-    let Backbone::Sasrec(trained) = &training.backbone else {
-        unreachable!("SASRec is the default backbone")
-    };
-    let item_gradient = trained
-        .items
-        .weight
+    let item_gradient = training
+        .backbone
+        .item_embeddings()
         .grad(&gradients)
         .expect("the item embeddings take part in the loss");
-
-    let report = json!({
+    json!({
         "max_len": len,
         "hidden_size": config.hidden,
+        "state_size": config.gru_state,
+        "lengths": lengths,
         "params": parameters.found,
         "ids": ids,
         "targets": targets,
@@ -120,7 +122,25 @@ fn main() {
         "scores": values(scores),
         "loss": loss.into_scalar::<f32>(),
         "item_gradient": values(item_gradient),
-    });
+    })
+}
+
+fn main() {
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "recbole_parity.json".into());
+    let sasrec = ModelConfig {
+        mode: Mode::Backbone,
+        dropout: 0.0,
+        ..ModelConfig::default()
+    };
+    let gru4rec = ModelConfig {
+        backbone: BackboneKind::Gru4rec,
+        ..sasrec.clone()
+    };
+    // With no padding, our positions and RecBole's coincide (0..max_len).
+    let mut report = dump(&sasrec, &[sasrec.max_len; ROWS]);
+    report["gru4rec"] = dump(&gru4rec, &[50, 17, 3, 1]);
     std::fs::write(&out, report.to_string()).expect("writable output path");
     eprintln!("wrote {out}");
 }

@@ -71,7 +71,8 @@ pub struct ModelConfig {
     pub thoughts: usize,
     /// RoPE base of the latent head.
     pub rope_base: f64,
-    /// Standard deviation of the normal initialisation of embeddings and linear layers.
+    /// Standard deviation of the normal initialisation of embeddings and linear layers (SASRec
+    /// and the latent head; GRU4Rec starts from Xavier initialisations, as RecBole's does).
     pub init_std: f64,
     /// Position layout of the history (thought slots always follow at `max_len + i`).
     pub positions: Positions,
