@@ -8,12 +8,14 @@
 //!   pass, a slot after every position, score every item with the tied output layer).
 //!   [`Backbone`] holds the encoders `model.backbone` selects: [`Sasrec`], a causal
 //!   transformer, and [`Gru4Rec`], a recurrent network; bring your own by implementing the
-//!   trait and training `Recommender<YourEncoder>`.
+//!   trait and training `Recommender<YourEncoder>` (`examples/custom_backbone.rs`: a
+//!   bag-of-items encoder trained by [`sft::train`] with the latent head).
 //! - [`LatentHead`]: the LatentR³ reasoning module (LatentRATT) whose output is the next thought.
 //! - [`Recommender`]: backbone + optional head ([`Mode::Backbone`] or [`Mode::Latent`]), and
 //!   [`ModelScorer`], which plugs it into the eval crate.
-//! - [`sft`]: the supervised stage with AdamW, warm-up + cosine, global-norm clipping, early
-//!   stopping on a validation metric, reporting through an [`Observer`].
+//! - [`sft`]: the supervised stage, reporting through an [`Observer`]; [`training`]: what it
+//!   shares with the RL stage (AdamW, warm-up + cosine, global-norm clipping, [`BestSoFar`]
+//!   with early stopping, [`Silent`]).
 //!
 //! Adaptations of the paper (an LLM generating titles) to an item-id backbone are documented on
 //! each module: thoughts are fed as input embeddings of extra positions after the left-padded
