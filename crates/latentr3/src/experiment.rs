@@ -6,7 +6,7 @@ use std::path::Path;
 use latentr3_data::DataConfig;
 use latentr3_eval::{CollapseConfig, EvalConfig};
 use latentr3_grpo::RlConfig;
-use latentr3_model::{Mode, ModelConfig, SftConfig};
+use latentr3_model::{BackboneKind, Mode, ModelConfig, SftConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -42,16 +42,21 @@ pub struct Experiment {
     pub rl: RlConfig,
 }
 
-/// A short name of the model mode, for run names and reports.
+/// A short name of the model, for run names and reports: the mode (`backbone`, `latent`),
+/// prefixed by the encoder when it is not the default SASRec (`gru4rec-latent`).
 pub trait ModeName {
-    fn mode_name(&self) -> &'static str;
+    fn mode_name(&self) -> String;
 }
 
 impl ModeName for ModelConfig {
-    fn mode_name(&self) -> &'static str {
-        match self.mode {
+    fn mode_name(&self) -> String {
+        let mode = match self.mode {
             Mode::Backbone => "backbone",
             Mode::Latent => "latent",
+        };
+        match self.backbone {
+            BackboneKind::Sasrec => mode.to_string(),
+            other => format!("{other}-{mode}"),
         }
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
-    /// SASRec: the last position's hidden state scores the items.
+    /// The encoder alone: the last position's hidden state scores the items.
     Backbone,
     /// LatentR³: the latent head's thought is appended and the last thought slot scores items.
     #[default]
