@@ -324,9 +324,12 @@ impl SftRun<'_> {
         let (experiment, prepared) = (self.experiment, self.prepared);
         let num_items = prepared.dataset.num_items();
         let model = Recommender::new(&experiment.model, num_items, self.device);
-        let resume = if resuming {
+        let resume = if resuming && self.run.has_resumable_epoch()? {
             Some(load_resume(self.run, experiment, num_items, self.device)?)
         } else {
+            if resuming {
+                observer.message("no SFT epoch had finished; SFT starts from its first epoch");
+            }
             None
         };
         if let Some(resume) = &resume {

@@ -71,6 +71,26 @@ impl RunDir {
         self.checkpoints().join("last")
     }
 
+    /// Whether SFT can continue from a finished epoch. `checkpoints/last/` is replaced by two
+    /// renames (old state aside, new state in); a run killed between them has only
+    /// `last.old/`, which is put back here. `false` when no epoch finished: `--resume` then
+    /// starts SFT from its first epoch.
+    pub fn has_resumable_epoch(&self) -> Result<bool> {
+        let last = self.last();
+        if last.join("progress.json").exists() {
+            return Ok(true);
+        }
+        let old = self.checkpoints().join("last.old");
+        if old.join("progress.json").exists() {
+            if last.exists() {
+                std::fs::remove_dir_all(&last).map_err(Error::io("remove", &last))?;
+            }
+            std::fs::rename(&old, &last).map_err(Error::io("restore", &last))?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Marks a finished SFT stage and holds its test report.
     pub fn sft_done(&self) -> PathBuf {
         self.checkpoints().join("sft-done.json")
@@ -400,5 +420,59 @@ mod tests {
         );
         let message = resumed.err().unwrap().to_string();
         assert!(message.contains("already finished"), "{message}");
+    }
+
+    /// A run killed before its first epoch finished, or between the two renames that replace
+    /// `checkpoints/last/`, still resumes, to the same report as an uninterrupted run.
+    #[test]
+    fn a_run_killed_before_its_first_epoch_or_between_renames_resumes() {
+        let device = Device::default();
+        let options = crate::Options::default();
+        let run = |start| {
+            crate::train(start, &device, &options, &mut crate::Silent)
+                .unwrap()
+                .report
+        };
+        let fresh = |dir: &Path| {
+            let experiment = experiment_file(
+                dir,
+                "min_length = 6\nmax_length = 12\n[data]\ncache = false\n\
+                 [sft]\nepochs = 2\n[rl]\nepochs = 1\n",
+            );
+            crate::Start::New {
+                experiment,
+                out: Some(dir.join("run")),
+                init: None,
+            }
+        };
+        let whole = tempfile::tempdir().unwrap();
+        let expected = run(fresh(whole.path())).unwrap();
+
+        let stopped = |dir: &Path| {
+            let stop = crate::Options {
+                stop_after_epochs: Some(1),
+            };
+            let trained = crate::train(fresh(dir), &device, &stop, &mut crate::Silent).unwrap();
+            assert!(trained.report.is_none());
+            trained.run
+        };
+        // Killed during the first epoch: the run directory holds its settings and no epoch.
+        let early = tempfile::tempdir().unwrap();
+        let killed = stopped(early.path());
+        std::fs::remove_dir_all(killed.checkpoints()).unwrap();
+        let resumed = run(crate::Start::Resume(killed.path().to_path_buf())).unwrap();
+        assert_eq!(resumed.sft.metrics, expected.sft.metrics);
+        assert_eq!(
+            resumed.rl.unwrap().metrics,
+            expected.rl.clone().unwrap().metrics
+        );
+
+        // Killed between the renames: only `last.old/` holds the last finished epoch.
+        let between = tempfile::tempdir().unwrap();
+        let killed = stopped(between.path());
+        std::fs::rename(killed.last(), killed.checkpoints().join("last.old")).unwrap();
+        let resumed = run(crate::Start::Resume(killed.path().to_path_buf())).unwrap();
+        assert_eq!(resumed.sft.metrics, expected.sft.metrics);
+        assert_eq!(resumed.rl.unwrap().metrics, expected.rl.unwrap().metrics);
     }
 }
