@@ -352,18 +352,28 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
          [data.filter]\nuser_core = 0\nitem_core = 0\n\n[model]\nmax_len = 10\nhidden = 16\nheads = 2\ninner = 32\n\n[sft]\nepochs = 2\nbatch_size = 32\nwarmup_steps = 2\n",
     )
     .unwrap();
-    let output = latentr3(
-        &[
+    // Not a terminal: the bars are hidden and the log gets progress lines instead.
+    let output = Command::new(env!("CARGO_BIN_EXE_latentr3"))
+        .args([
             "train",
             "--config",
             "tiny.toml",
             "--out",
             "runs/tiny",
             "--json",
-        ],
-        dir.path(),
-    );
+        ])
+        .current_dir(dir.path())
+        .env("LATENTR3_LOG_EVERY_SECS", "0")
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
+    for line in ["epoch 0: 1/", "epoch 1: 2/", "rl epoch 0: 1/"] {
+        assert!(
+            stderr(&output).contains(line),
+            "{line}: {}",
+            stderr(&output)
+        );
+    }
     let run = dir.path().join("runs/tiny");
     for file in [
         "config.toml",

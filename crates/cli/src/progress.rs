@@ -1,7 +1,9 @@
-//! Progress output on stderr: the library's [`Observer`] drawn as spinners and progress bars
-//! (hidden when stderr is not a terminal, so logs stay clean) and status lines.
+//! Progress output on stderr: the library's [`Observer`] drawn as spinners and progress bars,
+//! and status lines. Without a terminal (a log file, a batch job) the bars are hidden and a
+//! long epoch instead prints one progress line every minute (`LATENTR3_LOG_EVERY_SECS` sets
+//! another interval).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use latentr3::Observer;
@@ -31,11 +33,19 @@ fn epoch_bar(label: &str, epoch: usize, batches: usize) -> ProgressBar {
     bar
 }
 
+/// How often a hidden bar reports in the log.
+fn log_every() -> Duration {
+    let seconds = std::env::var("LATENTR3_LOG_EVERY_SECS").ok();
+    Duration::from_secs(seconds.and_then(|s| s.parse().ok()).unwrap_or(60))
+}
+
 /// Draws what the library reports.
 #[derive(Default)]
 pub struct Bars {
     spinner: Option<ProgressBar>,
     bar: Option<ProgressBar>,
+    /// The hidden bar's label, its last line in the log and the interval between lines.
+    logged: Option<(String, Instant, Duration)>,
 }
 
 impl Observer for Bars {
@@ -58,13 +68,24 @@ impl Observer for Bars {
     }
 
     fn epoch_start(&mut self, label: &str, epoch: usize, steps: usize) {
-        self.bar = Some(epoch_bar(label, epoch, steps));
+        let bar = epoch_bar(label, epoch, steps);
+        self.logged = bar
+            .is_hidden()
+            .then(|| (format!("{label} {epoch}"), Instant::now(), log_every()));
+        self.bar = Some(bar);
     }
 
     fn step(&mut self, status: &str) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             bar.set_message(status.to_string());
+            if let Some((label, last, every)) = &mut self.logged
+                && last.elapsed() >= *every
+            {
+                *last = Instant::now();
+                let (done, total) = (bar.position(), bar.length().unwrap_or(0));
+                eprintln!("{label}: {done}/{total} steps, {status}");
+            }
         }
     }
 
