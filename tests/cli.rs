@@ -823,3 +823,42 @@ fn a_resumed_run_reaches_the_same_metrics_as_an_uninterrupted_one() {
     );
     assert_eq!(metrics(&whole, "rl"), metrics(&rl_only, "rl"));
 }
+
+/// One process per run directory: a second `train` on a running run is refused; the claim
+/// goes with the process, so after a SIGKILL the run resumes at once.
+#[test]
+fn a_running_run_is_refused_to_a_second_process_and_freed_by_its_death() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("long.toml"),
+        "[data.synthetic]\nusers = 200\nitems = 80\nmin_length = 8\nmax_length = 30\n\n\
+         [model]\nmax_len = 10\nhidden = 16\nheads = 2\ninner = 32\n\n\
+         [sft]\nepochs = 500\npatience = 500\nbatch_size = 8\n",
+    )
+    .unwrap();
+    let mut first = Command::new(env!("CARGO_BIN_EXE_latentr3"))
+        .args(["train", "--config", "long.toml", "--out", "runs/long"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let config = dir.path().join("runs/long/config.toml");
+    let started = std::time::Instant::now();
+    while !config.exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(config.exists(), "the first run never started");
+    let second = latentr3(&["train", "--resume", "runs/long"], dir.path());
+    assert!(
+        !second.status.success() && stderr(&second).contains("in use by another"),
+        "{}",
+        stderr(&second)
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let resumed = latentr3(
+        &["train", "--resume", "runs/long", "--stop-after", "1"],
+        dir.path(),
+    );
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+}

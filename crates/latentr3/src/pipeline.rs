@@ -149,7 +149,8 @@ pub fn train(
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    let (experiment, run, resuming, init) = match start {
+    // Held until the run returns: one process per run directory.
+    let (experiment, run, resuming, init, _lock) = match start {
         Start::New {
             experiment,
             out,
@@ -162,24 +163,26 @@ pub fn train(
                 check_init_source(source, &experiment)?;
             }
             let run = RunDir::new(out.unwrap_or_else(|| default_run_dir(&experiment)));
+            let lock = run.lock()?;
             if run.holds_run() {
                 return Err(Error::Run(format!(
                     "{} already holds a run; continue it with --resume {0}, or choose another --out",
                     run.path().display()
                 )));
             }
-            (experiment, run, false, init)
+            (experiment, run, false, init, lock)
         }
         Start::Resume(path) => {
             let run = RunDir::new(path);
             let experiment = run.experiment(&[])?;
+            let lock = run.lock()?;
             if run.report().exists() {
                 return Err(Error::Run(format!(
                     "{} already finished (it has report.json); nothing to resume",
                     run.path().display()
                 )));
             }
-            (experiment, run, true, None)
+            (experiment, run, true, None, lock)
         }
     };
     let prepared = prepare(&experiment, observer)?;

@@ -40,7 +40,36 @@ pub struct RunDir {
     path: PathBuf,
 }
 
+/// Held while a process trains in a run directory ([`RunDir::lock`]).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
 impl RunDir {
+    /// Claims the directory (creating it) for one training process: a second `train` or
+    /// `--resume` of it is refused while the first runs. The claim is an OS file lock on
+    /// `<run>/.lock`, released when the [`RunLock`] drops or its process dies, so a killed run
+    /// leaves nothing that blocks its resumption.
+    pub fn lock(&self) -> Result<RunLock> {
+        std::fs::create_dir_all(&self.path).map_err(Error::io("create", &self.path))?;
+        let path = self.path.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Run(format!(
+                "{} is in use by another latentr3 process; wait for it to finish, or choose another --out",
+                self.path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(error)) => Err(Error::io("lock", &path)(error)),
+        }
+    }
+
     pub fn new(path: impl Into<PathBuf>) -> RunDir {
         RunDir { path: path.into() }
     }
@@ -420,6 +449,29 @@ mod tests {
         );
         let message = resumed.err().unwrap().to_string();
         assert!(message.contains("already finished"), "{message}");
+    }
+
+    #[test]
+    fn a_run_in_use_is_refused_and_its_lock_goes_with_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiment = experiment_file(&dir.path().join("settings"), "");
+        let run = RunDir::new(dir.path().join("run"));
+        let held = run.lock().unwrap();
+        let again = run.lock().err().unwrap().to_string();
+        assert!(again.contains("in use by another"), "{again}");
+        let start = crate::Start::New {
+            experiment,
+            out: Some(run.path().to_path_buf()),
+            init: None,
+        };
+        let device = Device::default();
+        let options = crate::Options::default();
+        let refused = crate::train(start, &device, &options, &mut crate::Silent);
+        let message = refused.err().unwrap().to_string();
+        assert!(message.contains("in use by another"), "{message}");
+        assert!(!run.holds_run(), "nothing written into a run in use");
+        drop(held);
+        run.lock().unwrap();
     }
 
     /// A run killed before its first epoch finished, or between the two renames that replace
