@@ -102,6 +102,18 @@ fn invalid_rl_settings_fail_before_training_and_train_init_checks_its_source() {
         "{message}"
     );
     assert!(!dir.path().join("runs/x").exists(), "nothing is written");
+    // A setting that once reached an assertion in the batcher: a message, no panic.
+    let zero = latentr3(
+        &["train", "--config", "x.toml", "--set", "sft.batch_size=0"],
+        dir.path(),
+    );
+    let message = stderr(&zero);
+    assert!(
+        !zero.status.success()
+            && message.starts_with("error: x.toml: [sft] epochs (200) and batch_size (0)")
+            && !message.contains("panicked"),
+        "{message}"
+    );
     let unknown = latentr3(
         &[
             "train",

@@ -201,13 +201,17 @@ fn main() -> ExitCode {
         } => {
             let start = match resume {
                 Some(run) => Ok(latentr3::Start::Resume(run)),
+                // Load errors name the file already; settings errors name their section.
                 None => latentr3::Experiment::load(&config, &overrides)
-                    .and_then(|experiment| experiment.validate().map(|()| experiment))
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))
-                    .map(|experiment| latentr3::Start::New {
-                        experiment,
-                        out,
-                        init,
+                    .map_err(anyhow::Error::from)
+                    .and_then(|experiment| {
+                        let invalid = |e| anyhow::anyhow!("{}: {e}", config.display());
+                        experiment.validate().map_err(invalid)?;
+                        Ok(latentr3::Start::New {
+                            experiment,
+                            out,
+                            init,
+                        })
                     }),
             };
             start.and_then(|start| train::train(start, &device, stop_after, json))

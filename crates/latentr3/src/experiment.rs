@@ -89,16 +89,30 @@ impl Experiment {
         Ok(experiment)
     }
 
-    /// Checks the model and RL settings, which a run would otherwise reject only after SFT.
+    /// Checks the settings before any work starts, naming the section and the setting:
+    ///
+    /// | section | refused |
+    /// |---|---|
+    /// | `[model]` | `hidden` not a positive multiple of `heads`, or odd; `max_len`, `layers`, `inner` 0; `dropout` outside [0, 1); latent mode with `thoughts = 0`; GRU4Rec with `gru_state` or `gru_layers` 0 |
+    /// | `[sft]` | `epochs` or `batch_size` 0; `lr` not a positive number; `weight_decay`, `grad_clip`, `thought_loss_weight` negative or not finite; `min_lr_ratio` outside [0, 1] |
+    /// | `[rl]` | `batch_size`, `group_size`, `iterations` 0; `sigma`, `lr` not positive; empty `rewards`; rewards' `k` 0 (see `RlConfig::validate`) |
+    /// | `[collapse]` | `k` not one of `eval.ks` (the monitor would watch metrics nobody computes) |
+    ///
+    /// Data settings are checked when the data loads, and `eval.ks` against the catalogue when
+    /// the evaluator is built: both before training.
     pub fn validate(&self) -> Result<()> {
-        self.model.validate().map_err(|message| Error::Setting {
-            section: "model",
-            message,
-        })?;
-        self.rl.validate().map_err(|message| Error::Setting {
-            section: "rl",
-            message,
-        })
+        let setting = |section: &'static str| move |message| Error::Setting { section, message };
+        self.model.validate().map_err(setting("model"))?;
+        self.sft.validate().map_err(setting("sft"))?;
+        self.rl.validate().map_err(setting("rl"))?;
+        if !self.eval.ks.contains(&self.collapse.k) {
+            return Err(setting("collapse")(format!(
+                "k = {} is not one of eval.ks {:?}: the monitor watches ItemCoverage@k, Gini@k \
+                 and APLT@k, which the evaluator computes only at those K",
+                self.collapse.k, self.eval.ks
+            )));
+        }
+        Ok(())
     }
 
     /// The resolved experiment as TOML, for run directories.
@@ -224,6 +238,49 @@ mod tests {
         assert_eq!(experiment.eval.ks, [1, 3]);
         assert!(Experiment::load(file.path(), &["data.filter.bogus=1".into()]).is_err());
         assert!(Experiment::load(file.path(), &["novalue".into()]).is_err());
+    }
+
+    /// Every row of `validate`'s table, refused with its section named.
+    #[test]
+    fn settings_that_cannot_work_are_refused_naming_their_section() {
+        let file = write("[data]\npath = \"u.data\"\n");
+        assert!(
+            Experiment::load(file.path(), &[])
+                .unwrap()
+                .validate()
+                .is_ok()
+        );
+        let refused = [
+            ("model.hidden=33", "[model]"),
+            ("model.max_len=0", "[model]"),
+            ("model.dropout=1.0", "[model]"),
+            ("model.thoughts=0", "[model]"),
+            ("model.backbone=\"gru4rec\"\nmodel.gru_state=0", "[model]"),
+            ("sft.epochs=0", "[sft]"),
+            ("sft.batch_size=0", "[sft]"),
+            ("sft.lr=-0.001", "[sft]"),
+            ("sft.lr=nan", "[sft]"),
+            ("sft.weight_decay=-1.0", "[sft]"),
+            ("sft.grad_clip=-1.0", "[sft]"),
+            ("sft.thought_loss_weight=inf", "[sft]"),
+            ("sft.min_lr_ratio=1.5", "[sft]"),
+            ("rl.group_size=0", "[rl]"),
+            ("rl.batch_size=0", "[rl]"),
+            ("rl.sigma=0.0", "[rl]"),
+            ("rl.lr=-1.0", "[rl]"),
+            ("rl.rewards=[]", "[rl]"),
+            ("collapse.k=15", "[collapse]"),
+        ];
+        for (overrides, section) in refused {
+            let overrides: Vec<String> = overrides.split('\n').map(str::to_string).collect();
+            let experiment = Experiment::load(file.path(), &overrides).unwrap();
+            let message = experiment
+                .validate()
+                .err()
+                .unwrap_or_else(|| panic!("{overrides:?} was accepted"))
+                .to_string();
+            assert!(message.starts_with(section), "{overrides:?}: {message}");
+        }
     }
 
     #[test]

@@ -78,6 +78,38 @@ impl Default for SftConfig {
     }
 }
 
+impl SftConfig {
+    /// Checks the settings for values that cannot work; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(format!(
+                "epochs ({}) and batch_size ({}) must be at least 1",
+                self.epochs, self.batch_size
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("lr {} must be a positive number", self.lr));
+        }
+        let at_least_zero = [
+            ("weight_decay", self.weight_decay),
+            ("grad_clip", self.grad_clip),
+            ("thought_loss_weight", self.thought_loss_weight),
+        ];
+        for (name, value) in at_least_zero {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!("{name} {value} must be a number >= 0"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.min_lr_ratio) {
+            return Err(format!(
+                "min_lr_ratio {} must be in [0, 1]",
+                self.min_lr_ratio
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Learning rate at `step` (0-based): linear warm-up to `lr`, then cosine decay to
 /// `lr × min_lr_ratio` at `total` steps.
 pub fn learning_rate(config: &SftConfig, step: usize, total: usize) -> f64 {
@@ -291,10 +323,8 @@ pub fn train<E: SequenceBackbone>(
     observer: &mut dyn Observer<E>,
     options: RunOptions<E>,
 ) -> Result<SftOutcome<E>, TrainError> {
+    config.validate().map_err(TrainError::Setting)?;
     check_monitor(data.evaluator, "monitor", &config.monitor)?;
-    if config.epochs == 0 {
-        return Err(TrainError::Setting("epochs must be at least 1".into()));
-    }
     let train_device = device.clone().autodiff();
     let max_len = model.backbone.max_len();
     if config.random_offsets && (1..max_len).contains(&config.window_stride) {
