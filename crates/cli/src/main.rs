@@ -48,6 +48,9 @@ enum Command {
         /// Stop, resumably, after this many epochs (for time-boxed jobs).
         #[arg(long, value_name = "EPOCHS")]
         stop_after: Option<usize>,
+        /// With --resume: continue although config.toml was edited since the run started.
+        #[arg(long, requires = "resume")]
+        allow_changed_settings: bool,
         /// Override a setting, such as `--set model.mode=backbone` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
             config,
             resume,
             stop_after,
+            allow_changed_settings,
             overrides,
             out,
             init,
@@ -214,7 +218,11 @@ fn main() -> ExitCode {
                         })
                     }),
             };
-            start.and_then(|start| train::train(start, &device, stop_after, json))
+            let options = latentr3::Options {
+                stop_after_epochs: stop_after,
+                allow_changed_settings,
+            };
+            start.and_then(|start| train::train(start, &device, options, json))
         }
         Command::Eval {
             baseline,

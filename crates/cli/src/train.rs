@@ -30,13 +30,10 @@ pub fn device(name: &str) -> Result<Device> {
 pub fn train(
     start: latentr3::Start,
     device_name: &str,
-    stop_after: Option<usize>,
+    options: Options,
     json: bool,
 ) -> Result<()> {
     let device = device(device_name)?;
-    let options = Options {
-        stop_after_epochs: stop_after,
-    };
     let trained = latentr3::train(start, &device, &options, &mut Bars::default())?;
     if let Some(report) = trained.report {
         if json {

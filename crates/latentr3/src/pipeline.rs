@@ -59,6 +59,8 @@ pub enum Start {
 pub struct Options {
     /// Stop, resumably, after this many SFT epochs (for time-boxed jobs).
     pub stop_after_epochs: Option<usize>,
+    /// Resume even when the run's `config.toml` no longer says what the run started with.
+    pub allow_changed_settings: bool,
 }
 
 /// `report.json`: the test reports of the SFT and RL checkpoints and their paired comparison.
@@ -176,6 +178,9 @@ pub fn train(
             let run = RunDir::new(path);
             let experiment = run.experiment(&[])?;
             let lock = run.lock()?;
+            if !options.allow_changed_settings {
+                run.check_settings_unchanged(&experiment)?;
+            }
             if run.report().exists() {
                 return Err(Error::Run(format!(
                     "{} already finished (it has report.json); nothing to resume",
@@ -190,6 +195,7 @@ pub fn train(
     std::fs::create_dir_all(&checkpoints).map_err(Error::io("create", &checkpoints))?;
     if !resuming {
         write_atomic(&run.config(), experiment.to_toml().as_bytes())?;
+        write_atomic(&run.settings_at_start(), experiment.to_toml().as_bytes())?;
     }
     observer.message(&format!("run directory {}", run.path().display()));
     // Written before any checkpoint, so every checkpoint of the run has its card.

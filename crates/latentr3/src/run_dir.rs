@@ -40,6 +40,29 @@ pub struct RunDir {
     path: PathBuf,
 }
 
+/// Every leaf of a TOML value as `a.b.c = value`.
+fn flatten(
+    prefix: &str,
+    value: &toml::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, value) in table {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, value, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
 /// Held while a process trains in a run directory ([`RunDir::lock`]).
 #[derive(Debug)]
 pub struct RunLock {
@@ -81,6 +104,48 @@ impl RunDir {
     /// The resolved experiment.
     pub fn config(&self) -> PathBuf {
         self.path.join("config.toml")
+    }
+
+    /// The settings the run started with (`checkpoints/settings.toml`, never edited): a
+    /// resumed run is checked against it.
+    pub fn settings_at_start(&self) -> PathBuf {
+        self.checkpoints().join("settings.toml")
+    }
+
+    /// Refuses to continue a run whose `config.toml` says something else than the settings it
+    /// started with (a resumed run would silently mix two experiments), naming what changed.
+    /// Runs that predate `settings.toml` are not checked.
+    pub fn check_settings_unchanged(&self, experiment: &Experiment) -> Result<()> {
+        let path = self.settings_at_start();
+        let Ok(started) = std::fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let now = experiment.to_toml();
+        if started == now {
+            return Ok(());
+        }
+        let flat = |text: &str| {
+            let mut values = std::collections::BTreeMap::new();
+            if let Ok(table) = text.parse::<toml::Table>() {
+                flatten("", &toml::Value::Table(table), &mut values);
+            }
+            values
+        };
+        let (before, after) = (flat(&started), flat(&now));
+        let changed: Vec<&String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|key| before.get(*key) != after.get(*key))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let changed: Vec<&str> = changed.iter().map(|k| k.as_str()).collect();
+        Err(Error::Run(format!(
+            "{} changed since the run started ({}); restore it from {}, or resume with --allow-changed-settings",
+            self.config().display(),
+            changed.join(", "),
+            path.display()
+        )))
     }
 
     pub fn checkpoints(&self) -> PathBuf {
@@ -449,6 +514,44 @@ mod tests {
         );
         let message = resumed.err().unwrap().to_string();
         assert!(message.contains("already finished"), "{message}");
+    }
+
+    #[test]
+    fn a_run_whose_settings_changed_is_resumed_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiment = experiment_file(
+            &dir.path().join("settings"),
+            "min_length = 6\nmax_length = 12\n[data]\ncache = false\n[sft]\nepochs = 3\n",
+        );
+        let device = Device::default();
+        let stop = crate::Options {
+            stop_after_epochs: Some(1),
+            ..crate::Options::default()
+        };
+        let start = crate::Start::New {
+            experiment,
+            out: Some(dir.path().join("run")),
+            init: None,
+        };
+        let run = crate::train(start, &device, &stop, &mut crate::Silent)
+            .unwrap()
+            .run;
+        let text = std::fs::read_to_string(run.config()).unwrap();
+        let edited = text.replace("lr = 0.001", "lr = 0.01");
+        assert_ne!(edited, text);
+        std::fs::write(run.config(), edited).unwrap();
+        let resume = || crate::Start::Resume(run.path().to_path_buf());
+        let refused = crate::train(resume(), &device, &stop, &mut crate::Silent);
+        let message = refused.err().unwrap().to_string();
+        assert!(
+            message.contains("(sft.lr)") && message.contains("--allow-changed-settings"),
+            "{message}"
+        );
+        let allowed = crate::Options {
+            allow_changed_settings: true,
+            ..stop
+        };
+        crate::train(resume(), &device, &allowed, &mut crate::Silent).unwrap();
     }
 
     #[test]

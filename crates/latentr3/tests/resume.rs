@@ -37,6 +37,7 @@ fn a_run_killed_before_its_first_epoch_or_between_renames_resumes() {
     let stopped = |dir: &Path| {
         let stop = latentr3::Options {
             stop_after_epochs: Some(1),
+            ..latentr3::Options::default()
         };
         let trained = latentr3::train(fresh(dir), &device, &stop, &mut latentr3::Silent).unwrap();
         assert!(trained.report.is_none());
