@@ -62,7 +62,7 @@ impl ModelCard {
         let bytes = std::fs::read(&path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::Run(format!(
-                    "{} has no {}: it was written before checkpoints described themselves; evaluate it with `latentr3 eval --run` (which reads the data again) or train it anew",
+                    "{} has no {}: it was written by an older latentr3, before checkpoint format {FORMAT_VERSION}; use the latentr3 release that wrote it, or train the run anew",
                     run.path().display(),
                     path.display()
                 ))

@@ -288,8 +288,8 @@ pub fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), Train
 }
 
 /// A model of `experiment`'s architecture over `num_items` items with the weights at `path`,
-/// a checkpoint of `run`. A run whose model card names another checkpoint format is refused
-/// with a message before its weights are read.
+/// a checkpoint of `run`. A run without a model card, or whose card names another checkpoint
+/// format, is refused with a message before its weights are read.
 pub fn load_model(
     run: &RunDir,
     path: &Path,
@@ -297,9 +297,7 @@ pub fn load_model(
     num_items: usize,
     device: &Device,
 ) -> Result<Recommender> {
-    if run.card().exists() {
-        crate::card::ModelCard::read(run)?;
-    }
+    crate::card::ModelCard::read(run)?;
     Recommender::new(&experiment.model, num_items, device)
         .try_load_file(path)
         .map_err(Error::checkpoint("load", path))
@@ -370,6 +368,8 @@ pub fn check_init_source(source: &RunDir, experiment: &Experiment) -> Result<()>
             "--init {shown}: not a run directory (no config.toml)"
         )));
     }
+    // Its checkpoints must be of a format this version reads.
+    crate::card::ModelCard::read(source)?;
     let theirs = Experiment::load(&source.config(), &[])?;
     let differences = experiment.protocol_differences(&theirs);
     if !differences.is_empty() {
