@@ -368,8 +368,6 @@ pub fn check_init_source(source: &RunDir, experiment: &Experiment) -> Result<()>
             "--init {shown}: not a run directory (no config.toml)"
         )));
     }
-    // Its checkpoints must be of a format this version reads.
-    crate::card::ModelCard::read(source)?;
     let theirs = Experiment::load(&source.config(), &[])?;
     let differences = experiment.protocol_differences(&theirs);
     if !differences.is_empty() {
@@ -393,6 +391,8 @@ pub fn check_init_source(source: &RunDir, experiment: &Experiment) -> Result<()>
             )));
         }
     }
+    // Its checkpoints must be of a format this version reads.
+    crate::card::ModelCard::read(source)?;
     Ok(())
 }
 
@@ -476,7 +476,9 @@ mod tests {
         std::fs::create_dir_all(source.checkpoints()).unwrap();
         std::fs::write(source.checkpoint(Stage::Sft), b"weights").unwrap();
         std::fs::write(source.sft_done(), b"{}").unwrap();
-        check_init_source(&source, &ours).unwrap();
+        // Finished, but without a model card: written before checkpoint format 2.
+        let old = check_init_source(&source, &ours).unwrap_err().to_string();
+        assert!(old.contains("older latentr3"), "{old}");
 
         let run = RunDir::new(dir.path().join("new"));
         copy_sft_stage(&source, &run).unwrap();
