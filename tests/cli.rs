@@ -569,7 +569,11 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     // A copy of the run whose experiment does not mask: comparing the two would mix protocols.
     let copy = dir.path().join("runs/tiny-unmasked");
     std::fs::create_dir_all(copy.join("checkpoints")).unwrap();
-    for file in ["checkpoints/sft.bpk", "checkpoints/sft-done.json"] {
+    for file in [
+        "checkpoints/sft.bpk",
+        "checkpoints/sft-done.json",
+        "checkpoints/model.json",
+    ] {
         std::fs::copy(run.join(file), copy.join(file)).unwrap();
     }
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
