@@ -380,3 +380,38 @@ fn settings_and_models_it_cannot_train_are_refused() {
         assert!(message.contains(expected), "{message}");
     }
 }
+
+/// A reward that turns NaN in the second batch stops the stage with an error naming that step
+/// (never a silently poisoned head).
+#[test]
+fn a_non_finite_reward_stops_the_stage_naming_its_step() {
+    struct PoisonAfterFirstBatch(std::sync::atomic::AtomicUsize);
+    impl Reward for PoisonAfterFirstBatch {
+        fn name(&self) -> String {
+            "poison".into()
+        }
+        fn score(&self, outcome: &Outcome<'_>, _: Option<&Ranked<'_>>) -> f64 {
+            let calls = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // 32 rows × 4 members in the first batch.
+            if calls >= 32 * 4 {
+                f64::NAN
+            } else {
+                outcome.log_prob
+            }
+        }
+    }
+    let f = fixture();
+    let device = Device::default();
+    let sft = model(Mode::Latent, 1, &device, f.dataset.num_items());
+    let rewards = Rewards::default().with(1.0, PoisonAfterFirstBatch(Default::default()));
+    match run_with(&f, &sft, &quick(RlConfig::default()), Some(&rewards)) {
+        Err(TrainError::NonFinite { step, epoch, value }) => {
+            assert_eq!((step, epoch), (1, 0));
+            assert!(value.is_nan());
+        }
+        other => panic!(
+            "expected a non-finite error, got {:?}",
+            other.map(|(o, _)| o.steps)
+        ),
+    }
+}
