@@ -1,5 +1,6 @@
 //! Every interaction format's reader fed generated hostile inputs (seeded): truncations, byte
-//! flips and insertions, binary junk, enormous fields and lines, ids beyond 2^32, corrupted and
+//! flips and insertions, binary junk, enormous fields and lines, ids beyond 2^32, JSON nested
+//! 100,000 deep, corrupted and
 //! truncated gzip streams, read whole and in tiny chunks. Each input must end in a correct load
 //! or a named error, never a panic.
 
@@ -58,7 +59,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// A hostile variant of `text`.
 fn mutate(text: &[u8], rng: &mut StdRng) -> Vec<u8> {
     let mut bytes = text.to_vec();
-    match rng.random_range(0..8) {
+    match rng.random_range(0..9) {
         0 => bytes.truncate(rng.random_range(0..=bytes.len())),
         1 => {
             for _ in 0..rng.random_range(1..8) {
@@ -117,6 +118,18 @@ fn mutate(text: &[u8], rng: &mut StdRng) -> Vec<u8> {
             for _ in 0..rng.random_range(1..2000) {
                 bytes.extend_from_slice(&line);
             }
+        }
+        // A deeply nested JSON value, sometimes after an unterminated string.
+        7 => {
+            let at = rng.random_range(0..=bytes.len());
+            if rng.random_range(0..2) == 0 {
+                bytes.splice(at..at, *b"\"open\n");
+            }
+            let depth = 100_000;
+            let nested: Vec<u8> = std::iter::repeat_n(b'[', depth)
+                .chain(std::iter::repeat_n(b']', depth))
+                .collect();
+            bytes.splice(at..at, nested);
         }
         // Lines without their ends, and ends without lines.
         _ => {

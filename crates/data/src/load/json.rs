@@ -38,6 +38,7 @@ pub(super) fn read_json_lines(
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| DataError::io(path, e))?;
+    check_lines_are_json(path, format, &bytes)?;
     let (user, item, rating, time, divisor) = json_fields(format);
     let schema = Schema::from_iter([
         Field::new(user.into(), DataType::String),
@@ -45,10 +46,16 @@ pub(super) fn read_json_lines(
         Field::new(rating.into(), DataType::Float64),
         Field::new(time.into(), DataType::Int64),
     ]);
-    let parsed = JsonReader::new(Cursor::new(strip_bom(&bytes)))
-        .with_json_format(JsonFormat::JsonLines)
-        .with_schema(Arc::new(schema))
-        .finish();
+    // Valid JSON lines should not make polars panic; if one does, it is an error of this file,
+    // named by `diagnose_json` below, not a crash of the caller.
+    // AssertUnwindSafe: after a panic only the bytes, read-only, are used again.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        JsonReader::new(Cursor::new(strip_bom(&bytes)))
+            .with_json_format(JsonFormat::JsonLines)
+            .with_schema(Arc::new(schema))
+            .finish()
+    }))
+    .unwrap_or_else(|_| Err(polars_err!(ComputeError: "the JSON-lines reader failed")));
     let frame = match parsed {
         Ok(frame) if columns_complete(&frame) => frame,
         Ok(_) | Err(_) => {
@@ -92,6 +99,26 @@ pub(super) fn read_json_lines(
         .timestamp
         .extend(times.into_no_null_iter().map(|t| t.div_euclid(divisor)));
     Ok(builder.finish())
+}
+
+/// Checks that every line is one JSON value before polars reads the file: polars' JSON-lines
+/// reader panics on some malformed lines (an index out of range in polars-io 0.55) and recurses
+/// once per nesting level (a line of 100,000 `[` overflows its thread's stack and aborts the
+/// process). serde_json validates without building values and refuses nesting beyond 128
+/// levels with an error; the first bad line is then named by [`diagnose_json`].
+fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<()> {
+    for raw in bytes.split(|&b| b == b'\n') {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let valid = std::str::from_utf8(raw).is_ok()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok();
+        if !valid {
+            return Err(diagnose_json(path, format, bytes, None));
+        }
+    }
+    Ok(())
 }
 
 /// A JSON field, what it must be, and the test of that.
