@@ -107,16 +107,15 @@ pub(super) fn read_json_lines(
 /// process). serde_json validates without building values and refuses nesting beyond 128
 /// levels with an error; the first bad line is then named by [`diagnose_json`].
 fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<()> {
-    for raw in bytes.split(|&b| b == b'\n') {
+    use rayon::prelude::*;
+    let invalid = |raw: &[u8]| {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let valid = std::str::from_utf8(raw).is_ok()
-            && serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok();
-        if !valid {
-            return Err(diagnose_json(path, format, bytes, None));
-        }
+        !raw.iter().all(|b| b.is_ascii_whitespace())
+            && (std::str::from_utf8(raw).is_err()
+                || serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err())
+    };
+    if bytes.par_split(|&b| b == b'\n').any(invalid) {
+        return Err(diagnose_json(path, format, bytes, None));
     }
     Ok(())
 }
