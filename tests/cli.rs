@@ -102,6 +102,18 @@ fn invalid_rl_settings_fail_before_training_and_train_init_checks_its_source() {
         "{message}"
     );
     assert!(!dir.path().join("runs/x").exists(), "nothing is written");
+    // Data that cannot be read: an error, and no run directory left behind.
+    std::fs::write(
+        dir.path().join("nodata.toml"),
+        "[data]\npath = \"missing.csv\"\n",
+    )
+    .unwrap();
+    let missing = latentr3(
+        &["train", "--config", "nodata.toml", "--out", "nodata"],
+        dir.path(),
+    );
+    assert!(!missing.status.success(), "{}", stderr(&missing));
+    assert!(!dir.path().join("nodata").exists(), "nothing is left");
     // A setting that once reached an assertion in the batcher: a message, no panic.
     let zero = latentr3(
         &["train", "--config", "x.toml", "--set", "sft.batch_size=0"],

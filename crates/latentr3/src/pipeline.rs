@@ -152,7 +152,7 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
     // Held until the run returns: one process per run directory.
-    let (experiment, run, resuming, init, _lock) = match start {
+    let (experiment, run, resuming, init, _lock, created) = match start {
         Start::New {
             experiment,
             out,
@@ -165,6 +165,7 @@ pub fn train(
                 check_init_source(source, &experiment)?;
             }
             let run = RunDir::new(out.unwrap_or_else(|| default_run_dir(&experiment)));
+            let created = !run.path().exists();
             let lock = run.lock()?;
             if run.holds_run() {
                 return Err(Error::Run(format!(
@@ -172,7 +173,7 @@ pub fn train(
                     run.path().display()
                 )));
             }
-            (experiment, run, false, init, lock)
+            (experiment, run, false, init, lock, created)
         }
         Start::Resume(path) => {
             let run = RunDir::new(path);
@@ -187,10 +188,19 @@ pub fn train(
                     run.path().display()
                 )));
             }
-            (experiment, run, true, None, lock)
+            (experiment, run, true, None, lock, false)
         }
     };
-    let prepared = prepare(&experiment, observer)?;
+    let prepared = match prepare(&experiment, observer) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            // Nothing but the lock was written: leave no empty run directory behind.
+            if created {
+                let _ = std::fs::remove_dir_all(run.path());
+            }
+            return Err(error);
+        }
+    };
     let checkpoints = run.checkpoints();
     std::fs::create_dir_all(&checkpoints).map_err(Error::io("create", &checkpoints))?;
     if !resuming {
