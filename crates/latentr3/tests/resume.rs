@@ -61,4 +61,30 @@ fn a_run_killed_before_its_first_epoch_or_between_renames_resumes() {
     let resumed = run(latentr3::Start::Resume(killed.path().to_path_buf())).unwrap();
     assert_eq!(resumed.sft.metrics, expected.sft.metrics);
     assert_eq!(resumed.rl.unwrap().metrics, expected.rl.unwrap().metrics);
+
+    // Not only the metrics: the weights after the last epoch (trained after the resume, so
+    // through the restored optimiser state and schedule), the best SFT and RL checkpoints and
+    // the progress are those of the uninterrupted run, to the byte.
+    let uninterrupted = latentr3::RunDir::new(whole.path().join("run"));
+    let read =
+        |run: &latentr3::RunDir, file: &str| std::fs::read(run.checkpoints().join(file)).unwrap();
+    for file in ["last/model.bpk", "sft.bpk", "rl.bpk"] {
+        assert!(
+            weights(&read(&killed, file)) == weights(&read(&uninterrupted, file)),
+            "{file}: the weights differ"
+        );
+    }
+    assert_eq!(
+        read(&killed, "last/progress.json"),
+        read(&uninterrupted, "last/progress.json")
+    );
+}
+
+/// The tensor bytes of a burnpack file: after the magic `NRUB`, a 2-byte version and a 4-byte
+/// little-endian header length, the header (names, shapes and each parameter's random id,
+/// which differ between two processes) and then the data.
+fn weights(file: &[u8]) -> &[u8] {
+    assert_eq!(&file[..4], b"NRUB", "not a burnpack file");
+    let header = u32::from_le_bytes(file[6..10].try_into().unwrap()) as usize;
+    &file[10 + header..]
 }
