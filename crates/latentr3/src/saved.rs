@@ -61,6 +61,8 @@ impl SavedRun {
                 checkpoint.display()
             )));
         }
+        // Refuse a checkpoint of another format before the data is loaded for nothing.
+        crate::card::ModelCard::read(&run)?;
         let prepared = prepare(&experiment, observer)?;
         let model = load_model(
             &run,
