@@ -188,6 +188,17 @@ pub fn train(
                     run.path().display()
                 )));
             }
+            // Before anything is written (resuming rewrites the card), and only when there are
+            // checkpoints to read: a run killed before its card was written has none.
+            let checkpoints = [
+                run.checkpoint(Stage::Sft),
+                run.last(),
+                run.checkpoints().join("last.old"),
+            ];
+            let has_checkpoints = checkpoints.iter().any(|path| path.exists());
+            if run.card().exists() || has_checkpoints {
+                ModelCard::read(&run)?;
+            }
             (experiment, run, true, None, lock, false)
         }
     };
@@ -204,8 +215,9 @@ pub fn train(
     let checkpoints = run.checkpoints();
     std::fs::create_dir_all(&checkpoints).map_err(Error::io("create", &checkpoints))?;
     if !resuming {
-        write_atomic(&run.config(), experiment.to_toml().as_bytes())?;
-        write_atomic(&run.settings_at_start(), experiment.to_toml().as_bytes())?;
+        let settings = experiment.to_toml();
+        write_atomic(&run.config(), settings.as_bytes())?;
+        write_atomic(&run.settings_at_start(), settings.as_bytes())?;
     }
     observer.message(&format!("run directory {}", run.path().display()));
     // Written before any checkpoint, so every checkpoint of the run has its card.
@@ -224,13 +236,7 @@ pub fn train(
     let (sft_model, sft_stage) = if (resuming || init.is_some()) && run.sft_done().exists() {
         observer.message("SFT already finished; continuing with the RL stage");
         let stage = SftStage::read(&run)?;
-        let model = load_model(
-            &run,
-            &run.checkpoint(Stage::Sft),
-            &experiment,
-            num_items,
-            device,
-        )?;
+        let model = load_model(&run.checkpoint(Stage::Sft), &experiment, num_items, device)?;
         (model, stage)
     } else {
         let sft = SftRun {

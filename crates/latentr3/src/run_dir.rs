@@ -132,14 +132,13 @@ impl RunDir {
             values
         };
         let (before, after) = (flat(&started), flat(&now));
-        let changed: Vec<&String> = before
+        let changed: std::collections::BTreeSet<&str> = before
             .keys()
             .chain(after.keys())
             .filter(|key| before.get(*key) != after.get(*key))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
+            .map(String::as_str)
             .collect();
-        let changed: Vec<&str> = changed.iter().map(|k| k.as_str()).collect();
+        let changed: Vec<&str> = changed.into_iter().collect();
         Err(Error::Run(format!(
             "{} changed since the run started ({}); restore it from {}, or resume with --allow-changed-settings",
             self.config().display(),
@@ -287,17 +286,15 @@ pub fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), Train
     Ok(())
 }
 
-/// A model of `experiment`'s architecture over `num_items` items with the weights at `path`,
-/// a checkpoint of `run`. A run without a model card, or whose card names another checkpoint
-/// format, is refused with a message before its weights are read.
+/// A model of `experiment`'s architecture over `num_items` items with the weights at `path`.
+/// Callers check the run's model card first ([`ModelCard::read`](crate::card::ModelCard::read)
+/// refuses another checkpoint format with a message, where burn would list missing tensors).
 pub fn load_model(
-    run: &RunDir,
     path: &Path,
     experiment: &Experiment,
     num_items: usize,
     device: &Device,
 ) -> Result<Recommender> {
-    crate::card::ModelCard::read(run)?;
     Recommender::new(&experiment.model, num_items, device)
         .try_load_file(path)
         .map_err(Error::checkpoint("load", path))
@@ -322,15 +319,9 @@ pub fn load_resume(
         .load(&optimizer_path)
         .map_err(Error::checkpoint("load", &optimizer_path))?;
     Ok(Resume {
-        model: load_model(run, &last.join("model.bpk"), experiment, num_items, device)?,
+        model: load_model(&last.join("model.bpk"), experiment, num_items, device)?,
         optimizer,
-        best: load_model(
-            run,
-            &run.checkpoint(Stage::Sft),
-            experiment,
-            num_items,
-            device,
-        )?,
+        best: load_model(&run.checkpoint(Stage::Sft), experiment, num_items, device)?,
         progress,
     })
 }
@@ -554,6 +545,25 @@ mod tests {
             ..stop
         };
         crate::train(resume(), &device, &allowed, &mut crate::Silent).unwrap();
+    }
+
+    #[test]
+    fn a_run_of_an_older_checkpoint_format_is_not_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        experiment_file(dir.path(), "");
+        // An SFT checkpoint and no model card: written before checkpoint format 2.
+        let run = RunDir::new(dir.path());
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        std::fs::write(run.checkpoint(Stage::Sft), b"weights").unwrap();
+        let resumed = crate::train(
+            crate::Start::Resume(dir.path().to_path_buf()),
+            &Device::default(),
+            &crate::Options::default(),
+            &mut crate::Silent,
+        );
+        let message = resumed.err().unwrap().to_string();
+        assert!(message.contains("older latentr3"), "{message}");
+        assert!(!RunDir::new(dir.path()).card().exists(), "no card written");
     }
 
     #[test]

@@ -65,7 +65,6 @@ impl SavedRun {
         crate::card::ModelCard::read(&run)?;
         let prepared = prepare(&experiment, observer)?;
         let model = load_model(
-            &run,
             &checkpoint,
             &experiment,
             prepared.dataset.num_items(),
