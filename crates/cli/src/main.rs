@@ -48,6 +48,9 @@ enum Command {
         /// Stop, resumably, after this many epochs (for time-boxed jobs).
         #[arg(long, value_name = "EPOCHS")]
         stop_after: Option<usize>,
+        /// Stop, resumably, at the first RL validation after this many RL steps.
+        #[arg(long, value_name = "STEPS")]
+        stop_after_rl_steps: Option<usize>,
         /// With --resume: continue although config.toml was edited since the run started.
         #[arg(long, requires = "resume")]
         allow_changed_settings: bool,
@@ -196,6 +199,7 @@ fn main() -> ExitCode {
             config,
             resume,
             stop_after,
+            stop_after_rl_steps,
             allow_changed_settings,
             overrides,
             out,
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
             };
             let options = latentr3::Options {
                 stop_after_epochs: stop_after,
+                stop_after_rl_steps,
                 allow_changed_settings,
             };
             start.and_then(|start| train::train(start, &device, options, json))

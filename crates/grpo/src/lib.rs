@@ -30,5 +30,6 @@ pub use config::{AdvantageKind, ObjectiveKind, RlConfig};
 pub use latentr3_model::Silent;
 pub use reward::{Outcome, Ranked, Reward, RewardKind, RewardTerm, Rewards};
 pub use trainer::{
-    EvalLog, Observer, RlData, RlOutcome, RlStepLog, StopReason, TermStats, train, train_with,
+    EvalLog, Observer, Resume, RlData, RlOutcome, RlProgress, RlState, RlStepLog, RunOptions,
+    StopReason, TermStats, optimizer, train, train_with,
 };

@@ -14,7 +14,7 @@ use burn::prelude::*;
 use latentr3_data::{Dataset, Split, TrainBatch, TrainBatcher};
 use latentr3_eval::{Case, CollapseConfig, CollapseMonitor, Evaluator, Report};
 use latentr3_model::loss::log_probs;
-use latentr3_model::training::{BestSoFar, adamw, check_monitor, clip_global_norm};
+use latentr3_model::training::{Best, BestSoFar, adamw, check_monitor, clip_global_norm};
 use latentr3_model::{
     Backbone, Encoded, Inputs, LatentHead, ModelScorer, Recommender, SequenceBackbone, TrainError,
 };
@@ -22,6 +22,7 @@ use rand::SeedableRng;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::advantage::{AdvantageStats, advantages, stats};
 use crate::config::{ObjectiveKind, RlConfig};
@@ -86,6 +87,66 @@ pub struct EvalLog {
     pub stop: bool,
 }
 
+/// Where the RL stage stands after a validation: everything [`Resume`] needs besides the
+/// tensors (current model, optimiser, best model).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RlProgress {
+    /// Optimisation steps taken.
+    pub step: usize,
+    /// The epoch of the next step, and how many of its batches are done.
+    pub epoch: usize,
+    pub batches_done: usize,
+    /// Standard-normal draws taken so far by the exploration noise generator; a resumed stage
+    /// draws (and drops) as many, so its noise continues where it stopped.
+    pub noise_draws: u64,
+    pub best_step: usize,
+    pub best_metric: f64,
+    pub best_valid: Report,
+    /// Validations since the best one (what patience counts).
+    pub since_best: usize,
+    /// Wall time of each finished epoch's steps, and of the current epoch's steps so far.
+    pub epoch_train_seconds: Vec<f64>,
+    pub current_epoch_seconds: f64,
+    /// Set at the stage's last validation: why it ended.
+    pub stopped: Option<StopReason>,
+}
+
+/// The state handed to [`Observer::on_eval`]: enough to checkpoint and resume.
+pub struct RlState<'a, E: SequenceBackbone = Backbone> {
+    /// The current model (its head as trained so far).
+    pub model: &'a Recommender<E>,
+    pub optimizer: &'a ModuleOptimizer,
+    pub progress: &'a RlProgress,
+}
+
+/// What continuing an interrupted RL stage starts from.
+pub struct Resume<E: SequenceBackbone = Backbone> {
+    /// The model at the last validation.
+    pub model: Recommender<E>,
+    pub optimizer: ModuleOptimizer,
+    /// The best validated model so far.
+    pub best: Recommender<E>,
+    pub progress: RlProgress,
+}
+
+/// How one invocation of [`train_with`] runs.
+pub struct RunOptions<E: SequenceBackbone = Backbone> {
+    /// Continue from an interrupted stage's state.
+    pub resume: Option<Resume<E>>,
+    /// Stop, resumably, at the first validation after this many steps in this invocation.
+    pub stop_after_steps: Option<usize>,
+}
+
+// Not derived: the derive would ask `E: Default`.
+impl<E: SequenceBackbone> Default for RunOptions<E> {
+    fn default() -> Self {
+        RunOptions {
+            resume: None,
+            stop_after_steps: None,
+        }
+    }
+}
+
 /// Receives progress; every method has a silent default.
 pub trait Observer<E: SequenceBackbone = Backbone> {
     /// Before the first step, with the SFT model's validation report (the monitor's reference).
@@ -94,8 +155,8 @@ pub trait Observer<E: SequenceBackbone = Backbone> {
     fn on_step(&mut self, _log: &RlStepLog) {}
     /// After an epoch's steps, with their wall time (validation excluded).
     fn on_epoch_end(&mut self, _epoch: usize, _train_seconds: f64) {}
-    /// After each validation; `model` is the current model (checkpoints are written here).
-    fn on_eval(&mut self, _log: &EvalLog, _model: &Recommender<E>) -> Result<(), TrainError> {
+    /// After each validation, with the training state (checkpoints are written here).
+    fn on_eval(&mut self, _log: &EvalLog, _state: &RlState<'_, E>) -> Result<(), TrainError> {
         Ok(())
     }
 }
@@ -103,7 +164,8 @@ pub trait Observer<E: SequenceBackbone = Backbone> {
 impl<E: SequenceBackbone> Observer<E> for latentr3_model::Silent {}
 
 /// Why the stage ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StopReason {
     Finished,
     /// The collapse monitor raised an alarm and `stop_on_alarm` is set.
@@ -125,6 +187,8 @@ pub struct RlOutcome<E: SequenceBackbone = Backbone> {
     /// Wall time of each epoch's steps, validation excluded.
     pub epoch_train_seconds: Vec<f64>,
     pub stop: StopReason,
+    /// The invocation stopped at `stop_after_steps`; resume to finish.
+    pub interrupted: bool,
 }
 
 /// The policy being trained and what it reads.
@@ -190,11 +254,52 @@ pub fn train<E: SequenceBackbone>(
     observer: &mut dyn Observer<E>,
 ) -> Result<RlOutcome<E>, TrainError> {
     let rewards = Rewards::from_terms(&config.rewards, data.evaluator.stats().is_tail.clone());
-    train_with(model, device, data, config, &rewards, observer)
+    train_with(
+        model,
+        device,
+        data,
+        config,
+        &rewards,
+        observer,
+        RunOptions::default(),
+    )
 }
 
-/// [`train`] with rewards of the caller's own (see [`Reward`](crate::reward::Reward));
-/// `config.rewards` is ignored.
+/// The exploration noise: a seeded generator that counts its draws, so a resumed stage can
+/// continue the same sequence (draw and drop as many) without serialising the generator.
+struct Noise {
+    rng: Xoshiro256PlusPlus,
+    draws: u64,
+}
+
+impl Noise {
+    fn new(seed: u64, skip: u64) -> Noise {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        for _ in 0..skip {
+            let _: f64 = StandardNormal.sample(&mut rng);
+        }
+        Noise { rng, draws: skip }
+    }
+
+    fn standard_normal(&mut self) -> f64 {
+        self.draws += 1;
+        StandardNormal.sample(&mut self.rng)
+    }
+}
+
+/// Where the loop is: what a validation writes into [`RlProgress`].
+struct Cursor {
+    step: usize,
+    epoch: usize,
+    batches_done: usize,
+    epoch_train_seconds: Vec<f64>,
+    current_epoch_seconds: f64,
+}
+
+/// [`train`] with rewards of the caller's own (see [`Reward`](crate::reward::Reward);
+/// `config.rewards` is ignored) and [`RunOptions`]: resume an interrupted stage, or stop one
+/// resumably. A resumed stage continues exactly: same head, optimiser, schedule, noise, batch
+/// order, best head and patience count as the uninterrupted stage at that validation.
 pub fn train_with<E: SequenceBackbone>(
     model: &Recommender<E>,
     device: &Device,
@@ -202,6 +307,7 @@ pub fn train_with<E: SequenceBackbone>(
     config: &RlConfig,
     rewards: &Rewards,
     observer: &mut dyn Observer<E>,
+    options: RunOptions<E>,
 ) -> Result<RlOutcome<E>, TrainError> {
     config.validate().map_err(TrainError::Setting)?;
     if rewards.is_empty() {
@@ -221,12 +327,34 @@ pub fn train_with<E: SequenceBackbone>(
     check_monitor(data.evaluator, "rl.monitor", &config.monitor)?;
     let train_device = device.clone().autodiff();
     let frozen = model.valid();
+    let reference_head = head.valid();
+    let (head, optimizer, best, progress) = match options.resume {
+        Some(resume) => {
+            let Some(head) = resume.model.head else {
+                return Err(TrainError::Setting(
+                    "the RL state to resume from has no latent head".into(),
+                ));
+            };
+            let p = resume.progress;
+            let best = BestSoFar::resumed(
+                Best {
+                    model: resume.best,
+                    at: p.best_step,
+                    report: p.best_valid.clone(),
+                    metric: p.best_metric,
+                },
+                p.since_best,
+            );
+            (head.valid(), resume.optimizer, best, Some(p))
+        }
+        None => (head.valid(), optimizer(config), BestSoFar::new(), None),
+    };
     let mut policy = Policy {
         backbone: frozen.backbone.clone().fork(&train_device).freeze(),
-        head: head.valid().fork(&train_device).train(),
-        reference_head: head.valid(),
+        head: head.fork(&train_device).train(),
+        reference_head,
         frozen,
-        optimizer: optimizer(config),
+        optimizer,
         device: device.clone(),
     };
     let batcher = TrainBatcher::with_stride(
@@ -250,25 +378,53 @@ pub fn train_with<E: SequenceBackbone>(
             .map(|e| e.report)
     };
     let reference = evaluate(&policy.frozen)?;
-    observer.on_start(total_steps, &reference);
     let mut selection = Selection {
         evaluate: &evaluate,
         monitor: CollapseMonitor::new(data.collapse.clone(), reference.clone()),
         config,
-        best: BestSoFar::new(),
+        best,
     };
-
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed);
-    let mut step = 0usize;
-    let mut epoch_train_seconds = Vec::new();
+    let mut cursor = Cursor {
+        step: 0,
+        epoch: 0,
+        batches_done: 0,
+        epoch_train_seconds: Vec::new(),
+        current_epoch_seconds: 0.0,
+    };
+    let mut noise = Noise::new(config.seed, 0);
     let mut stop = None;
-    for epoch in 0..config.epochs {
+    if let Some(p) = progress {
+        cursor = Cursor {
+            step: p.step,
+            epoch: p.epoch,
+            batches_done: p.batches_done,
+            epoch_train_seconds: p.epoch_train_seconds,
+            current_epoch_seconds: p.current_epoch_seconds,
+        };
+        noise = Noise::new(config.seed, p.noise_draws);
+        stop = p.stopped;
+    }
+    // A stage that had already ended (killed before its caller finished) hands back its best.
+    if stop.is_none() {
+        observer.on_start(total_steps, &reference);
+    }
+    let stop_at = options
+        .stop_after_steps
+        .map(|steps| cursor.step.saturating_add(steps));
+    let mut interrupted = false;
+    while stop.is_none() && !interrupted && cursor.epoch < config.epochs {
+        let epoch = cursor.epoch;
         observer.on_epoch_start(epoch, batcher.num_batches());
-        let mut train_seconds = 0.0;
-        let mut validated_at = None;
-        for batch in batcher.epoch(data.dataset, config.seed.wrapping_add(epoch as u64)) {
+        // A resumed epoch was last validated where it stopped.
+        let mut validated_at = (cursor.batches_done > 0).then_some(cursor.step);
+        let skip = cursor.batches_done;
+        for batch in batcher
+            .epoch(data.dataset, config.seed.wrapping_add(epoch as u64))
+            .skip(skip)
+        {
             let started = Instant::now();
-            let lr = config.learning_rate(step, total_steps);
+            let lr = config.learning_rate(cursor.step, total_steps);
+            let step = cursor.step;
             let mut log = rl_step(
                 &mut policy,
                 &batch,
@@ -276,34 +432,48 @@ pub fn train_with<E: SequenceBackbone>(
                 rewards,
                 mask_history.then_some(data),
                 lr,
-                &mut rng,
+                &mut noise,
             )
             .map_err(|value| TrainError::NonFinite { step, epoch, value })?;
             log.step = step;
             log.epoch = epoch;
             let seconds = started.elapsed().as_secs_f64();
-            train_seconds += seconds;
+            cursor.current_epoch_seconds += seconds;
             log.sequences_per_second = batch.batch_size as f64 / seconds.max(1e-9);
             observer.on_step(&log);
-            step += 1;
-            if config.eval_every > 0 && step.is_multiple_of(config.eval_every) {
-                validated_at = Some(step);
-                stop = selection.validate(&policy, step, epoch, observer)?;
+            cursor.step += 1;
+            cursor.batches_done += 1;
+            if config.eval_every > 0 && cursor.step.is_multiple_of(config.eval_every) {
+                validated_at = Some(cursor.step);
+                stop = selection.validate(&policy, &cursor, total_steps, &noise, observer)?;
                 if stop.is_some() {
+                    break;
+                }
+                if stop_at.is_some_and(|at| cursor.step >= at) && cursor.step < total_steps {
+                    interrupted = true;
                     break;
                 }
             }
         }
-        epoch_train_seconds.push(train_seconds);
+        if interrupted {
+            break;
+        }
+        let train_seconds = std::mem::take(&mut cursor.current_epoch_seconds);
+        cursor.epoch_train_seconds.push(train_seconds);
+        cursor.epoch += 1;
+        cursor.batches_done = 0;
         observer.on_epoch_end(epoch, train_seconds);
         if stop.is_none()
-            && validated_at != Some(step)
+            && validated_at != Some(cursor.step)
             && (config.eval_every == 0 || epoch + 1 == config.epochs)
         {
-            stop = selection.validate(&policy, step, epoch, observer)?;
-        }
-        if stop.is_some() {
-            break;
+            stop = selection.validate(&policy, &cursor, total_steps, &noise, observer)?;
+            if stop.is_none()
+                && stop_at.is_some_and(|at| cursor.step >= at)
+                && cursor.step < total_steps
+            {
+                interrupted = true;
+            }
         }
     }
     let best = selection
@@ -315,9 +485,10 @@ pub fn train_with<E: SequenceBackbone>(
         best_step: best.at,
         best_valid: best.report,
         reference_valid: reference,
-        steps: step,
-        epoch_train_seconds,
+        steps: cursor.step,
+        epoch_train_seconds: cursor.epoch_train_seconds,
         stop: stop.unwrap_or(StopReason::Finished),
+        interrupted,
     })
 }
 
@@ -330,14 +501,17 @@ struct Selection<'a, E: SequenceBackbone> {
 }
 
 impl<E: SequenceBackbone> Selection<'_, E> {
-    /// Validates the current head; returns why training should stop, if it should.
+    /// Validates the current head and hands the state to the observer; returns why training
+    /// should stop, if it should.
     fn validate(
         &mut self,
         policy: &Policy<E>,
-        step: usize,
-        epoch: usize,
+        cursor: &Cursor,
+        total_steps: usize,
+        noise: &Noise,
         observer: &mut dyn Observer<E>,
     ) -> Result<Option<StopReason>, TrainError> {
+        let step = cursor.step;
         let model = policy.frozen.with_head(policy.head.valid());
         let mut report = (self.evaluate)(&model)?;
         let alarm = self.monitor.observe(&mut report);
@@ -356,15 +530,38 @@ impl<E: SequenceBackbone> Selection<'_, E> {
         } else {
             None
         };
+        let best = self.best.best().expect("observed above");
+        let progress = RlProgress {
+            step,
+            epoch: cursor.epoch,
+            batches_done: cursor.batches_done,
+            noise_draws: noise.draws,
+            best_step: best.at,
+            best_metric: best.metric,
+            best_valid: best.report.clone(),
+            since_best: self.best.since_best(),
+            epoch_train_seconds: cursor.epoch_train_seconds.clone(),
+            current_epoch_seconds: cursor.current_epoch_seconds,
+            stopped: stop.or((step >= total_steps).then_some(StopReason::Finished)),
+        };
         observer.on_eval(
             &EvalLog {
                 step,
-                epoch,
+                // After an epoch's end the cursor is already at the next epoch.
+                epoch: if cursor.batches_done == 0 {
+                    cursor.epoch.saturating_sub(1)
+                } else {
+                    cursor.epoch
+                },
                 valid: report,
                 improved,
                 stop: stop.is_some(),
             },
-            &model,
+            &RlState {
+                model: &model,
+                optimizer: &policy.optimizer,
+                progress: &progress,
+            },
         )?;
         Ok(stop)
     }
@@ -381,7 +578,7 @@ fn rl_step<E: SequenceBackbone>(
     rewards: &Rewards,
     masking: Option<&RlData<'_>>,
     lr: f64,
-    rng: &mut Xoshiro256PlusPlus,
+    noise_source: &mut Noise,
 ) -> Result<RlStepLog, f64> {
     let (rows, len, group) = (batch.batch_size, batch.seq_len, config.group_size);
     let train_device = policy.device.clone().autodiff();
@@ -423,8 +620,7 @@ fn rl_step<E: SequenceBackbone>(
     let mut noise = vec![0f32; rows * group * d];
     for (index, value) in noise.iter_mut().enumerate() {
         if !(index / d).is_multiple_of(group) {
-            let z: f64 = StandardNormal.sample(rng);
-            *value = (sigma * z) as f32;
+            *value = (sigma * noise_source.standard_normal()) as f32;
         }
     }
     let noise = Tensor::<3>::from_data(TensorData::new(noise, [rows, group, d]), &train_device);

@@ -6,7 +6,7 @@ use latentr3_data::{DataConfig, Dataset, Popularity, Split, SplitConfig, Synthet
 use latentr3_eval::{Case, CollapseConfig, EvalConfig, Evaluator};
 use latentr3_grpo::{
     AdvantageKind, ObjectiveKind, Observer, Outcome, Ranked, Reward, RewardKind, RewardTerm,
-    Rewards, RlConfig, RlData, RlStepLog, train, train_with,
+    Rewards, RlConfig, RlData, RlStepLog, RunOptions, train, train_with,
 };
 use latentr3_model::evaluation::{cases, item_stats};
 use latentr3_model::{BackboneKind, Mode, ModelConfig, Recommender, TrainError};
@@ -118,7 +118,15 @@ fn run_with(
     let mut steps = Steps(Vec::new());
     let device = Device::default();
     let outcome = match rewards {
-        Some(rewards) => train_with(model, &device, &data, config, rewards, &mut steps)?,
+        Some(rewards) => train_with(
+            model,
+            &device,
+            &data,
+            config,
+            rewards,
+            &mut steps,
+            RunOptions::default(),
+        )?,
         None => train(model, &device, &data, config, &mut steps)?,
     };
     Ok((outcome, steps.0))

@@ -66,8 +66,15 @@ fn main() -> Result<(), latentr3::Error> {
         epochs: 2,
         ..run.experiment.rl.clone()
     };
-    let outcome =
-        latentr3::grpo::train_with(&run.model, &device, &data, &settings, &rewards, &mut Silent)?;
+    let outcome = latentr3::grpo::train_with(
+        &run.model,
+        &device,
+        &data,
+        &settings,
+        &rewards,
+        &mut Silent,
+        latentr3::grpo::RunOptions::default(),
+    )?;
     println!(
         "SFT (validation):\n{}\nRL with the custom reward:\n{}",
         outcome.reference_valid, outcome.best_valid

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use latentr3_eval::{Evaluation, PairedComparison, Report};
-use latentr3_grpo::{EvalLog, RlData, RlOutcome};
+use latentr3_grpo::{EvalLog, RlData, RlOutcome, RlState};
 use latentr3_model::sft::{self, EpochLog, EpochState, RunOptions, SftData};
 use latentr3_model::{ModelScorer, Recommender, TrainError};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ use crate::observer::Observer;
 use crate::prepare::{Prepared, prepare};
 use crate::run_dir::{
     RunDir, SftStage, Stage, check_init_source, copy_sft_stage, load_model, load_resume,
-    save_checkpoint, save_last, write_atomic,
+    load_rl_resume, save_checkpoint, save_last, save_rl_last, write_atomic,
 };
 use crate::tensorboard::Board;
 
@@ -59,6 +59,8 @@ pub enum Start {
 pub struct Options {
     /// Stop, resumably, after this many SFT epochs (for time-boxed jobs).
     pub stop_after_epochs: Option<usize>,
+    /// Stop, resumably, at the first RL validation after this many RL steps.
+    pub stop_after_rl_steps: Option<usize>,
     /// Resume even when the run's `config.toml` no longer says what the run started with.
     pub allow_changed_settings: bool,
 }
@@ -253,16 +255,25 @@ pub fn train(
             None => return Ok(Trained { run, report: None }),
         }
     };
-    let rl = rl_stage(
-        &sft_model,
+    let rl = RlRun {
+        experiment: &experiment,
+        prepared: &prepared,
+        run: &run,
         device,
-        &prepared,
-        &experiment,
+    }
+    .train(
+        &sft_model,
         &mut board,
-        &run,
         sft_stage.steps,
+        resuming,
+        options.stop_after_rl_steps,
         observer,
     )?;
+    let rl = match rl {
+        RlStage::Skipped => None,
+        RlStage::Interrupted => return Ok(Trained { run, report: None }),
+        RlStage::Done(outcome) => Some(outcome),
+    };
     let report = match rl {
         None => RunReport {
             sft: sft_stage.test,
@@ -516,11 +527,11 @@ impl sft::Observer for SftObserver<'_> {
     }
 }
 
-/// Progress, TensorBoard scalars and the `rl.bpk` checkpoint during the RL stage.
+/// Progress, TensorBoard scalars and the RL checkpoints (`rl.bpk`, `rl-last/`).
 struct RlObserver<'a> {
     board: &'a mut Board,
     observer: &'a mut dyn Observer,
-    checkpoint: PathBuf,
+    checkpoints: PathBuf,
     monitor: String,
     started: Instant,
     /// Global step offset so RL scalars follow the SFT steps on TensorBoard's x axis.
@@ -578,7 +589,7 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
             .scalar("rl/epoch_train_seconds", train_seconds, epoch);
     }
 
-    fn on_eval(&mut self, log: &EvalLog, model: &Recommender) -> Result<(), TrainError> {
+    fn on_eval(&mut self, log: &EvalLog, state: &RlState<'_>) -> Result<(), TrainError> {
         let metric = |name: &str| log.valid.metric(name).unwrap_or(f64::NAN);
         self.observer.message(&format!(
             "rl step {:>5}: valid {} {:.4}, HR@10 {:.4}, ItemCoverage@10 {:.3}, Gini@10 {:.3}, APLT@10 {:.3} ({:.0}s){}",
@@ -600,64 +611,123 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
         self.board
             .scalar("rl/alarms", log.valid.alarms.len() as f64, step);
         self.board.flush();
+        // The best model first: a kill between the two writes leaves `rl.bpk` one validation
+        // ahead of `rl-last/`, and the resumed stage, deterministic, repeats that validation
+        // and replaces its best with the same head. The other order would lose a best.
         if log.improved {
-            save_checkpoint(model, &self.checkpoint)?;
+            save_checkpoint(state.model, &self.checkpoints.join("rl.bpk"))?;
         }
-        Ok(())
+        save_rl_last(&self.checkpoints, state)
     }
 }
 
-/// Runs the RL stage from `sft` and returns its outcome, or `None` when the experiment has no
-/// RL stage (backbone mode, or `rl.epochs = 0`).
-#[allow(clippy::too_many_arguments)]
-fn rl_stage(
-    sft: &Recommender,
-    device: &Device,
-    prepared: &Prepared,
-    experiment: &Experiment,
-    board: &mut Board,
-    run: &RunDir,
-    sft_steps: usize,
-    observer: &mut dyn Observer,
-) -> Result<Option<RlOutcome>> {
-    if experiment.rl.epochs == 0 {
-        return Ok(None);
-    }
-    if sft.head.is_none() {
-        observer.message("RL stage skipped: backbone mode has no latent head");
-        return Ok(None);
-    }
-    let valid_cases = prepared.cases(true);
-    let data = RlData {
-        dataset: &prepared.dataset,
-        split: &prepared.split,
-        evaluator: &prepared.evaluator,
-        valid_cases: &valid_cases,
-        collapse: &experiment.collapse,
-    };
-    let started = Instant::now();
-    let mut rl_observer = RlObserver {
-        board,
-        observer,
-        checkpoint: run.checkpoint(Stage::Rl),
-        monitor: experiment.rl.monitor.clone(),
-        started,
-        offset: sft_steps,
-    };
-    let outcome = latentr3_grpo::train(sft, device, &data, &experiment.rl, &mut rl_observer)
+/// How the RL stage of a run ended.
+// Built once per run: the size of the `Done` variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum RlStage {
+    /// Backbone mode, or `rl.epochs = 0`.
+    Skipped,
+    /// Stopped resumably ([`Options::stop_after_rl_steps`]).
+    Interrupted,
+    Done(RlOutcome),
+}
+
+/// The RL stage of one run.
+struct RlRun<'a> {
+    experiment: &'a Experiment,
+    prepared: &'a Prepared,
+    run: &'a RunDir,
+    device: &'a Device,
+}
+
+impl RlRun<'_> {
+    /// Runs (or resumes) the RL stage from `sft`.
+    fn train(
+        &self,
+        sft: &Recommender,
+        board: &mut Board,
+        sft_steps: usize,
+        resuming: bool,
+        stop_after: Option<usize>,
+        observer: &mut dyn Observer,
+    ) -> Result<RlStage> {
+        let (experiment, prepared, run) = (self.experiment, self.prepared, self.run);
+        if experiment.rl.epochs == 0 {
+            return Ok(RlStage::Skipped);
+        }
+        if sft.head.is_none() {
+            observer.message("RL stage skipped: backbone mode has no latent head");
+            return Ok(RlStage::Skipped);
+        }
+        let resume = if resuming && run.has_resumable_rl_state()? {
+            let resume =
+                load_rl_resume(run, experiment, prepared.dataset.num_items(), self.device)?;
+            observer.message(&format!(
+                "resuming the RL stage at step {} (best step {})",
+                resume.progress.step, resume.progress.best_step
+            ));
+            Some(resume)
+        } else {
+            None
+        };
+        let valid_cases = prepared.cases(true);
+        let data = RlData {
+            dataset: &prepared.dataset,
+            split: &prepared.split,
+            evaluator: &prepared.evaluator,
+            valid_cases: &valid_cases,
+            collapse: &experiment.collapse,
+        };
+        let started = Instant::now();
+        let mut rl_observer = RlObserver {
+            board,
+            observer,
+            checkpoints: run.checkpoints(),
+            monitor: experiment.rl.monitor.clone(),
+            started,
+            offset: sft_steps,
+        };
+        let rewards = latentr3_grpo::Rewards::from_terms(
+            &experiment.rl.rewards,
+            prepared.evaluator.stats().is_tail.clone(),
+        );
+        let options = latentr3_grpo::RunOptions {
+            resume,
+            stop_after_steps: stop_after,
+        };
+        let outcome = latentr3_grpo::train_with(
+            sft,
+            self.device,
+            &data,
+            &experiment.rl,
+            &rewards,
+            &mut rl_observer,
+            options,
+        )
         .map_err(|source| Error::Stopped {
             what: format!(
-                "the RL stage stopped; the SFT checkpoint is {}",
-                run.checkpoint(Stage::Sft).display()
+                "the RL stage stopped; the SFT checkpoint is {}, the last RL state {}",
+                run.checkpoint(Stage::Sft).display(),
+                run.rl_last().display()
             ),
             source,
         })?;
-    rl_observer.observer.message(&format!(
-        "RL: best step {} of {} ({:?}), {:.1}s",
-        outcome.best_step,
-        outcome.steps,
-        outcome.stop,
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(Some(outcome))
+        let observer = rl_observer.observer;
+        if outcome.interrupted {
+            observer.message(&format!(
+                "stopped at RL step {} as asked; continue with: latentr3 train --resume {}",
+                outcome.steps,
+                run.path().display()
+            ));
+            return Ok(RlStage::Interrupted);
+        }
+        observer.message(&format!(
+            "RL: best step {} of {} ({:?}), {:.1}s",
+            outcome.best_step,
+            outcome.steps,
+            outcome.stop,
+            started.elapsed().as_secs_f64()
+        ));
+        Ok(RlStage::Done(outcome))
+    }
 }

@@ -8,6 +8,8 @@
 //! <run>/checkpoints/last/            model.bpk, optimizer.bpk, progress.json after the last epoch
 //! <run>/checkpoints/sft-done.json    the finished SFT stage and its test report
 //! <run>/checkpoints/rl.bpk           the best validated RL step
+//! <run>/checkpoints/rl-last/         model.bpk, optimizer.bpk, progress.json after the last
+//!                                    RL validation
 //! <run>/report.json                  the test reports (written when the run completes)
 //! <run>/events.out.tfevents.*        TensorBoard scalars
 //! ```
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use latentr3_eval::Report;
+use latentr3_grpo::{RlProgress, RlState};
 use latentr3_model::sft::{self, EpochState, Progress, Resume};
 use latentr3_model::{Recommender, TrainError};
 use serde::{Deserialize, Serialize};
@@ -164,24 +167,23 @@ impl RunDir {
         self.checkpoints().join("last")
     }
 
+    /// The state `--resume` continues the RL stage from.
+    pub fn rl_last(&self) -> PathBuf {
+        self.checkpoints().join("rl-last")
+    }
+
     /// Whether SFT can continue from a finished epoch. `checkpoints/last/` is replaced by two
     /// renames (old state aside, new state in); a run killed between them has only
     /// `last.old/`, which is put back here. `false` when no epoch finished: `--resume` then
     /// starts SFT from its first epoch.
     pub fn has_resumable_epoch(&self) -> Result<bool> {
-        let last = self.last();
-        if last.join("progress.json").exists() {
-            return Ok(true);
-        }
-        let old = self.checkpoints().join("last.old");
-        if old.join("progress.json").exists() {
-            if last.exists() {
-                std::fs::remove_dir_all(&last).map_err(Error::io("remove", &last))?;
-            }
-            std::fs::rename(&old, &last).map_err(Error::io("restore", &last))?;
-            return Ok(true);
-        }
-        Ok(false)
+        has_resumable_state(&self.last())
+    }
+
+    /// Whether the RL stage can continue from a validation (`checkpoints/rl-last/`, restored
+    /// from `rl-last.old/` as [`has_resumable_epoch`](Self::has_resumable_epoch) does).
+    pub fn has_resumable_rl_state(&self) -> Result<bool> {
+        has_resumable_state(&self.rl_last())
     }
 
     /// Marks a finished SFT stage and holds its test report.
@@ -227,6 +229,23 @@ impl RunDir {
     }
 }
 
+/// Whether `state` (a directory written by [`save_state`]) holds a complete state, after
+/// putting back `<state>.old` when a kill came between the two renames.
+fn has_resumable_state(state: &Path) -> Result<bool> {
+    if state.join("progress.json").exists() {
+        return Ok(true);
+    }
+    let old = state.with_extension("old");
+    if old.join("progress.json").exists() {
+        if state.exists() {
+            std::fs::remove_dir_all(state).map_err(Error::io("remove", state))?;
+        }
+        std::fs::rename(&old, state).map_err(Error::io("restore", state))?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory, so readers see the
 /// old file or the new one, never part of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -256,32 +275,57 @@ pub fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainErro
     std::fs::rename(&temp, path).map_err(|e| io_error("write", path, e))
 }
 
-/// Writes the resumable state (`last/`: model, optimiser, progress) as a whole: into a fresh
-/// directory that then replaces the previous one, so an interruption leaves one complete state.
+/// Writes the resumable SFT state (`last/`: model, optimiser, progress).
 pub fn save_last(checkpoints: &Path, state: &EpochState<'_>) -> Result<(), TrainError> {
-    let staging = checkpoints.join("last.tmp");
+    save_state(
+        &checkpoints.join("last"),
+        state.model,
+        state.optimizer,
+        state.progress,
+    )
+}
+
+/// Writes the resumable RL state (`rl-last/`: model, optimiser, progress).
+pub fn save_rl_last(checkpoints: &Path, state: &RlState<'_>) -> Result<(), TrainError> {
+    save_state(
+        &checkpoints.join("rl-last"),
+        state.model,
+        state.optimizer,
+        state.progress,
+    )
+}
+
+/// Writes a resumable state as a whole: into a fresh directory `<state>.tmp` that then
+/// replaces `state` (old state aside to `<state>.old`, new state in), so an interruption
+/// leaves one complete state ([`RunDir::has_resumable_epoch`] restores `.old`).
+fn save_state(
+    state: &Path,
+    model: &Recommender,
+    optimizer: &burn::optim::ModuleOptimizer,
+    progress: &impl Serialize,
+) -> Result<(), TrainError> {
+    let staging = state.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).map_err(|e| io_error("create", &staging, e))?;
-    state
-        .model
+    let model_path = staging.join("model.bpk");
+    model
         .clone()
-        .save_file(staging.join("model.bpk"))
-        .map_err(|e| io_error("write", &staging, e))?;
-    state
-        .optimizer
-        .save(staging.join("optimizer.bpk"))
-        .map_err(|e| io_error("write", &staging, e))?;
+        .save_file(&model_path)
+        .map_err(|e| io_error("write", &model_path, e))?;
+    let optimizer_path = staging.join("optimizer.bpk");
+    optimizer
+        .save(&optimizer_path)
+        .map_err(|e| io_error("write", &optimizer_path, e))?;
+    let progress_path = staging.join("progress.json");
     let progress =
-        serde_json::to_vec_pretty(state.progress).map_err(|e| io_error("encode", &staging, e))?;
-    std::fs::write(staging.join("progress.json"), progress)
-        .map_err(|e| io_error("write", &staging, e))?;
-    let last = checkpoints.join("last");
-    let old = checkpoints.join("last.old");
+        serde_json::to_vec_pretty(progress).map_err(|e| io_error("encode", &progress_path, e))?;
+    std::fs::write(&progress_path, progress).map_err(|e| io_error("write", &progress_path, e))?;
+    let old = state.with_extension("old");
     let _ = std::fs::remove_dir_all(&old);
-    if last.exists() {
-        std::fs::rename(&last, &old).map_err(|e| io_error("replace", &last, e))?;
+    if state.exists() {
+        std::fs::rename(state, &old).map_err(|e| io_error("replace", state, e))?;
     }
-    std::fs::rename(&staging, &last).map_err(|e| io_error("replace", &last, e))?;
+    std::fs::rename(&staging, state).map_err(|e| io_error("replace", state, e))?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }
@@ -322,6 +366,33 @@ pub fn load_resume(
         model: load_model(&last.join("model.bpk"), experiment, num_items, device)?,
         optimizer,
         best: load_model(&run.checkpoint(Stage::Sft), experiment, num_items, device)?,
+        progress,
+    })
+}
+
+/// The state `--resume` continues the RL stage from; its best head is `rl.bpk`.
+pub fn load_rl_resume(
+    run: &RunDir,
+    experiment: &Experiment,
+    num_items: usize,
+    device: &Device,
+) -> Result<latentr3_grpo::Resume> {
+    let last = run.rl_last();
+    let progress_path = last.join("progress.json");
+    let bytes = std::fs::read(&progress_path).map_err(Error::io(
+        "resume: no resumable RL state, cannot read",
+        &progress_path,
+    ))?;
+    let progress: RlProgress =
+        serde_json::from_slice(&bytes).map_err(Error::json(&progress_path))?;
+    let optimizer_path = last.join("optimizer.bpk");
+    let optimizer = latentr3_grpo::optimizer(&experiment.rl)
+        .load(&optimizer_path)
+        .map_err(Error::checkpoint("load", &optimizer_path))?;
+    Ok(latentr3_grpo::Resume {
+        model: load_model(&last.join("model.bpk"), experiment, num_items, device)?,
+        optimizer,
+        best: load_model(&run.checkpoint(Stage::Rl), experiment, num_items, device)?,
         progress,
     })
 }
