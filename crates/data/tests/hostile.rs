@@ -191,3 +191,32 @@ fn hostile_inputs_end_in_a_load_or_a_named_error() {
 fn read(path: &Path, chunk_bytes: usize) -> latentr3_data::Result<latentr3_data::Interactions> {
     read_interactions(path, Format::detect(path)?, &ReadOptions { chunk_bytes })
 }
+
+/// A gzip bomb: 400 MB of one repeated byte (or of one valid line) in a few hundred KB. It is
+/// refused with a named error once it expands past the bound, without reading it whole.
+#[test]
+fn a_gzip_bomb_is_refused_before_it_takes_the_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = b"{\"rating\": 3.0, \"user_id\": \"A\", \"parent_asin\": \"B\", \"timestamp\": 1}\n";
+    for (name, unit) in [
+        ("ratings.csv.gz", &b"\0"[..]),
+        ("Toys.jsonl.gz", &line[..]),
+        ("u.data.gz", &b"1\t2\t3\t4\n"[..]),
+    ] {
+        let path = dir.path().join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::best());
+        let block: Vec<u8> = unit.iter().copied().cycle().take(1 << 20).collect();
+        for _ in 0..400 {
+            encoder.write_all(&block).unwrap();
+        }
+        encoder.finish().unwrap();
+        let compressed = std::fs::metadata(&path).unwrap().len();
+        assert!(compressed < 4 << 20, "{name}: {compressed} bytes");
+        let error = read(&path, 64 << 20).err().unwrap().to_string();
+        assert!(
+            error.contains(name) && error.contains("gzip bomb"),
+            "{name}: {error}"
+        );
+    }
+}

@@ -131,6 +131,7 @@ impl SavedModel {
             )));
         }
         let card = ModelCard::read(&run)?;
+        crate::run_dir::verify_checkpoint(&checkpoint)?;
         let model = Recommender::new(&card.model, card.num_items, device)
             .try_load_file(&checkpoint)
             .map_err(Error::checkpoint("load", &checkpoint))?;

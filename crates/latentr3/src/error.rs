@@ -39,6 +39,18 @@ pub enum Error {
         #[source]
         source: burn::store::RecordError,
     },
+    /// A checkpoint whose bytes are not those that were written (truncated, overwritten, bit
+    /// rot): refused before burn reads it.
+    #[error(
+        "the checkpoint {path} is damaged: its SHA-256 is {found}, not what {sidecar} recorded when it was written; it was truncated or changed since. Resume or evaluate from another checkpoint of the run",
+        path = path.display(),
+        sidecar = sidecar.display()
+    )]
+    Damaged {
+        path: PathBuf,
+        sidecar: PathBuf,
+        found: String,
+    },
     #[error(transparent)]
     Data(#[from] latentr3_data::DataError),
     #[error(transparent)]

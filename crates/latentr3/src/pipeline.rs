@@ -290,6 +290,9 @@ pub fn train(
                 sft_stage.steps + outcome.best_step,
             );
             board.flush();
+            board
+                .check()
+                .map_err(Error::io("write", board.path().to_path_buf()))?;
             // The SFT stage keeps only its report, so its ranks are recomputed for the pairing.
             let sft_ranks = prepared
                 .evaluator
@@ -457,6 +460,9 @@ impl SftRun<'_> {
         let report = evaluate(&outcome.best, prepared, experiment, &test, "test")?.report;
         board.report("test", &report, outcome.best_epoch);
         board.flush();
+        board
+            .check()
+            .map_err(Error::io("write", board.path().to_path_buf()))?;
         let stage = SftStage {
             test: report,
             steps: outcome.steps,
@@ -520,6 +526,12 @@ impl sft::Observer for SftObserver<'_> {
         self.epoch_seconds.push(log.train_seconds);
         self.board.report("valid", &log.valid, log.epoch);
         self.board.flush();
+        self.board.check().map_err(|error| {
+            TrainError::Io(format!(
+                "cannot write {}: {error}",
+                self.board.path().display()
+            ))
+        })?;
         if log.improved {
             save_checkpoint(state.model, &self.checkpoints.join("sft.bpk"))?;
         }
@@ -611,6 +623,12 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
         self.board
             .scalar("rl/alarms", log.valid.alarms.len() as f64, step);
         self.board.flush();
+        self.board.check().map_err(|error| {
+            TrainError::Io(format!(
+                "cannot write {}: {error}",
+                self.board.path().display()
+            ))
+        })?;
         // The best model first: a kill between the two writes leaves `rl.bpk` one validation
         // ahead of `rl-last/`, and the resumed stage, deterministic, repeats that validation
         // and replaces its best with the same head. The other order would lose a best.

@@ -10,6 +10,7 @@
 //! <run>/checkpoints/rl.bpk           the best validated RL step
 //! <run>/checkpoints/rl-last/         model.bpk, optimizer.bpk, progress.json after the last
 //!                                    RL validation
+//! <run>/checkpoints/**/*.bpk.sha256  each checkpoint's SHA-256, checked before it is loaded
 //! <run>/report.json                  the test reports (written when the run completes)
 //! <run>/events.out.tfevents.*        TensorBoard scalars
 //! ```
@@ -261,6 +262,53 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `<checkpoint>.sha256`: the SHA-256 digests (hex, one per line) its bytes may have. One
+/// digest, except while the checkpoint is being replaced: then both the old and the new file's,
+/// so that a kill at any moment leaves a checkpoint its record accepts.
+pub fn checksum_path(checkpoint: &Path) -> PathBuf {
+    let mut name = checkpoint.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+fn sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Refuses a checkpoint whose bytes match none of the digests recorded beside it. Checkpoints
+/// without a record (written before checksums, or the record deleted) are not checked.
+pub fn verify_checkpoint(path: &Path) -> Result<()> {
+    let sidecar = checksum_path(path);
+    let Ok(recorded) = std::fs::read_to_string(&sidecar) else {
+        return Ok(());
+    };
+    let found = sha256(path).map_err(Error::io("read", path))?;
+    if recorded.lines().any(|line| line.trim() == found) {
+        return Ok(());
+    }
+    Err(Error::Damaged {
+        path: path.to_path_buf(),
+        sidecar,
+        found,
+    })
+}
+
+fn write_checksum(path: &Path, digests: &[String]) -> Result<(), TrainError> {
+    let sidecar = checksum_path(path);
+    let dir = sidecar.parent().unwrap_or(Path::new("."));
+    let mut temp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| io_error("write in", dir, e))?;
+    temp.write_all((digests.join("\n") + "\n").as_bytes())
+        .map_err(|e| io_error("write", &sidecar, e))?;
+    temp.persist(&sidecar)
+        .map_err(|e| io_error("write", &sidecar, e.error))?;
+    Ok(())
+}
+
 fn io_error(what: &str, path: &Path, error: impl std::fmt::Display) -> TrainError {
     TrainError::Io(format!("cannot {what} {}: {error}", path.display()))
 }
@@ -268,11 +316,28 @@ fn io_error(what: &str, path: &Path, error: impl std::fmt::Display) -> TrainErro
 /// Saves a model checkpoint to `path` (`.bpk`) through a temporary name.
 pub fn save_checkpoint(model: &Recommender, path: &Path) -> Result<(), TrainError> {
     let temp = path.with_extension("tmp.bpk");
-    model
+    let written = model
         .clone()
         .save_file(&temp)
-        .map_err(|e| io_error("write", &temp, e))?;
-    std::fs::rename(&temp, path).map_err(|e| io_error("write", path, e))
+        .map_err(|e| io_error("write", &temp, e))
+        .and_then(|()| replace_checked(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Moves the finished file `temp` to `path` and records its digest, in an order that leaves a
+/// file its record accepts at every moment (see [`checksum_path`]).
+fn replace_checked(temp: &Path, path: &Path) -> Result<(), TrainError> {
+    let new = sha256(temp).map_err(|e| io_error("read", temp, e))?;
+    let mut accepted = vec![new.clone()];
+    if path.exists() {
+        accepted.push(sha256(path).map_err(|e| io_error("read", path, e))?);
+    }
+    write_checksum(path, &accepted)?;
+    std::fs::rename(temp, path).map_err(|e| io_error("write", path, e))?;
+    write_checksum(path, &[new])
 }
 
 /// Writes the resumable SFT state (`last/`: model, optimiser, progress).
@@ -295,6 +360,35 @@ pub fn save_rl_last(checkpoints: &Path, state: &RlState<'_>) -> Result<(), Train
     )
 }
 
+/// The files of a resumable state, in `dir`.
+fn write_state(
+    dir: &Path,
+    model: &Recommender,
+    optimizer: &burn::optim::ModuleOptimizer,
+    progress: &impl Serialize,
+) -> Result<(), TrainError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    let model_path = dir.join("model.bpk");
+    model
+        .clone()
+        .save_file(&model_path)
+        .map_err(|e| io_error("write", &model_path, e))?;
+    let optimizer_path = dir.join("optimizer.bpk");
+    optimizer
+        .save(&optimizer_path)
+        .map_err(|e| io_error("write", &optimizer_path, e))?;
+    for path in [&model_path, &optimizer_path] {
+        write_checksum(
+            path,
+            &[sha256(path).map_err(|e| io_error("read", path, e))?],
+        )?;
+    }
+    let progress_path = dir.join("progress.json");
+    let progress =
+        serde_json::to_vec_pretty(progress).map_err(|e| io_error("encode", &progress_path, e))?;
+    std::fs::write(&progress_path, progress).map_err(|e| io_error("write", &progress_path, e))
+}
+
 /// Writes a resumable state as a whole: into a fresh directory `<state>.tmp` that then
 /// replaces `state` (old state aside to `<state>.old`, new state in), so an interruption
 /// leaves one complete state ([`RunDir::has_resumable_epoch`] restores `.old`).
@@ -306,20 +400,12 @@ fn save_state(
 ) -> Result<(), TrainError> {
     let staging = state.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| io_error("create", &staging, e))?;
-    let model_path = staging.join("model.bpk");
-    model
-        .clone()
-        .save_file(&model_path)
-        .map_err(|e| io_error("write", &model_path, e))?;
-    let optimizer_path = staging.join("optimizer.bpk");
-    optimizer
-        .save(&optimizer_path)
-        .map_err(|e| io_error("write", &optimizer_path, e))?;
-    let progress_path = staging.join("progress.json");
-    let progress =
-        serde_json::to_vec_pretty(progress).map_err(|e| io_error("encode", &progress_path, e))?;
-    std::fs::write(&progress_path, progress).map_err(|e| io_error("write", &progress_path, e))?;
+    let written = write_state(&staging, model, optimizer, progress);
+    if written.is_err() {
+        // A full disk: leave no partial state behind (the previous one is untouched).
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written?;
     let old = state.with_extension("old");
     let _ = std::fs::remove_dir_all(&old);
     if state.exists() {
@@ -339,6 +425,7 @@ pub fn load_model(
     num_items: usize,
     device: &Device,
 ) -> Result<Recommender> {
+    verify_checkpoint(path)?;
     Recommender::new(&experiment.model, num_items, device)
         .try_load_file(path)
         .map_err(Error::checkpoint("load", path))
@@ -359,6 +446,7 @@ pub fn load_resume(
     ))?;
     let progress: Progress = serde_json::from_slice(&bytes).map_err(Error::json(&progress_path))?;
     let optimizer_path = last.join("optimizer.bpk");
+    verify_checkpoint(&optimizer_path)?;
     let optimizer = sft::optimizer(&experiment.sft)
         .load(&optimizer_path)
         .map_err(Error::checkpoint("load", &optimizer_path))?;
@@ -386,6 +474,7 @@ pub fn load_rl_resume(
     let progress: RlProgress =
         serde_json::from_slice(&bytes).map_err(Error::json(&progress_path))?;
     let optimizer_path = last.join("optimizer.bpk");
+    verify_checkpoint(&optimizer_path)?;
     let optimizer = latentr3_grpo::optimizer(&experiment.rl)
         .load(&optimizer_path)
         .map_err(Error::checkpoint("load", &optimizer_path))?;
@@ -460,10 +549,17 @@ pub fn check_init_source(source: &RunDir, experiment: &Experiment) -> Result<()>
 
 /// Copies the finished SFT stage of run `source` into `run`.
 pub fn copy_sft_stage(source: &RunDir, run: &RunDir) -> Result<()> {
-    for (from, to) in [
-        (source.checkpoint(Stage::Sft), run.checkpoint(Stage::Sft)),
+    let checkpoint = source.checkpoint(Stage::Sft);
+    verify_checkpoint(&checkpoint)?;
+    let record = checksum_path(&checkpoint);
+    let mut files = vec![
+        (checkpoint, run.checkpoint(Stage::Sft)),
         (source.sft_done(), run.sft_done()),
-    ] {
+    ];
+    if record.exists() {
+        files.push((record, checksum_path(&run.checkpoint(Stage::Sft))));
+    }
+    for (from, to) in files {
         let bytes = std::fs::read(&from).map_err(Error::io("read", &from))?;
         write_atomic(&to, &bytes)?;
     }
@@ -658,5 +754,151 @@ mod tests {
         assert!(!run.holds_run(), "nothing written into a run in use");
         drop(held);
         run.lock().unwrap();
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_is_refused_before_burn_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiment = experiment_file(
+            &dir.path().join("settings"),
+            "min_length = 6\nmax_length = 12\n[data]\ncache = false\n[sft]\nepochs = 3\n",
+        );
+        let stop = crate::Options {
+            stop_after_epochs: Some(1),
+            ..crate::Options::default()
+        };
+        let start = crate::Start::New {
+            experiment: experiment.clone(),
+            out: Some(dir.path().join("run")),
+            init: None,
+        };
+        let device = Device::default();
+        let run = crate::train(start, &device, &stop, &mut crate::Silent)
+            .unwrap()
+            .run;
+        let sft = run.checkpoint(Stage::Sft);
+        let num_items = crate::card::ModelCard::read(&run).unwrap().num_items;
+        load_model(&sft, &experiment, num_items, &device).unwrap();
+        let good = std::fs::read(&sft).unwrap();
+
+        // One flipped bit in the tensor data (burn alone would load it silently), then a
+        // truncated file: both named, with the record that caught them.
+        let mut flipped = good.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        std::fs::write(&sft, &flipped).unwrap();
+        let damaged = load_model(&sft, &experiment, num_items, &device)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&damaged, Error::Damaged { path, .. } if path == &sft),
+            "{damaged}"
+        );
+        assert!(damaged.to_string().contains("sft.bpk.sha256"), "{damaged}");
+        std::fs::write(&sft, &good[..good.len() / 2]).unwrap();
+        let truncated = load_model(&sft, &experiment, num_items, &device)
+            .err()
+            .unwrap();
+        assert!(matches!(truncated, Error::Damaged { .. }), "{truncated}");
+        std::fs::write(&sft, &good).unwrap();
+
+        // The resumable state's files are checked too: `--resume` refuses, naming the file.
+        let optimizer = run.last().join("optimizer.bpk");
+        let mut bytes = std::fs::read(&optimizer).unwrap();
+        bytes[100] ^= 0x40;
+        std::fs::write(&optimizer, bytes).unwrap();
+        let resume = crate::Start::Resume(run.path().to_path_buf());
+        let refused = crate::train(resume, &device, &stop, &mut crate::Silent);
+        let message = refused.err().unwrap().to_string();
+        assert!(message.contains("optimizer.bpk is damaged"), "{message}");
+    }
+
+    #[test]
+    fn a_checkpoint_being_replaced_is_accepted_in_either_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rl.bpk");
+        let temp = dir.path().join("rl.tmp.bpk");
+        std::fs::write(&path, b"old weights").unwrap();
+        write_checksum(&path, &[sha256(&path).unwrap()]).unwrap();
+        std::fs::write(&temp, b"new weights").unwrap();
+        replace_checked(&temp, &path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new weights");
+        verify_checkpoint(&path).unwrap();
+        let record = std::fs::read_to_string(checksum_path(&path)).unwrap();
+        assert_eq!(record.lines().count(), 1, "{record}");
+        // Killed between the record of both digests and the rename: the old file is accepted,
+        // and so is the new one after the rename; a third content is not.
+        let both = [sha256(&path).unwrap(), {
+            std::fs::write(&temp, b"old weights").unwrap();
+            sha256(&temp).unwrap()
+        }];
+        write_checksum(&path, &both).unwrap();
+        verify_checkpoint(&path).unwrap();
+        std::fs::rename(&temp, &path).unwrap();
+        verify_checkpoint(&path).unwrap();
+        std::fs::write(&path, b"other weights").unwrap();
+        assert!(matches!(
+            verify_checkpoint(&path),
+            Err(Error::Damaged { .. })
+        ));
+    }
+
+    /// A loss that turns non-finite (here: a learning rate of 1e30 from the second epoch on)
+    /// stops SFT naming the step; the last good state stays loadable and, with the settings
+    /// put back, the run resumes from it.
+    #[test]
+    fn a_non_finite_loss_stops_sft_and_keeps_the_last_good_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let experiment = experiment_file(
+            &dir.path().join("settings"),
+            "min_length = 6\nmax_length = 12\n[data]\ncache = false\n[sft]\nepochs = 3\nbatch_size = 4\n",
+        );
+        let device = Device::default();
+        let stop = crate::Options {
+            stop_after_epochs: Some(1),
+            ..crate::Options::default()
+        };
+        let start = crate::Start::New {
+            experiment,
+            out: Some(dir.path().join("run")),
+            init: None,
+        };
+        let run = crate::train(start, &device, &stop, &mut crate::Silent)
+            .unwrap()
+            .run;
+        let good = std::fs::read(run.last().join("progress.json")).unwrap();
+        let text = std::fs::read_to_string(run.config()).unwrap();
+        std::fs::write(run.config(), text.replace("lr = 0.001", "lr = 1e30")).unwrap();
+        let allowed = crate::Options {
+            allow_changed_settings: true,
+            ..crate::Options::default()
+        };
+        let resume = || crate::Start::Resume(run.path().to_path_buf());
+        let stopped = crate::train(resume(), &device, &allowed, &mut crate::Silent);
+        let error = stopped.err().unwrap();
+        assert!(
+            matches!(
+                &error,
+                Error::Stopped {
+                    source: TrainError::NonFinite { epoch: 1, .. },
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(format!("{error:?}").contains("step"), "{error:?}");
+        assert_eq!(
+            std::fs::read(run.last().join("progress.json")).unwrap(),
+            good
+        );
+        std::fs::write(run.config(), text).unwrap();
+        let finished = crate::train(
+            resume(),
+            &device,
+            &crate::Options::default(),
+            &mut crate::Silent,
+        )
+        .unwrap();
+        assert!(finished.report.is_some());
     }
 }

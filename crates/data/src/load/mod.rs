@@ -98,13 +98,57 @@ pub fn read_interactions(
     Ok(interactions)
 }
 
+/// How many times its compressed size a gzip file may expand to. Interaction files expand 3–15
+/// times; a gzip bomb (gigabytes of one repeated byte) expands about 1,000 times, and reading it
+/// would take the machine's memory: it is refused once it passes this bound.
+pub const MAX_GZIP_EXPANSION: u64 = 100;
+
+/// Small gzip files may expand up to this many bytes whatever their ratio.
+const GZIP_EXPANSION_FLOOR: u64 = 64 << 20;
+
+/// A decompressed stream that fails once it has produced more than `limit` bytes.
+struct Bounded<R> {
+    inner: R,
+    produced: u64,
+    limit: u64,
+    compressed: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        if self.produced > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "its gzip stream expands past {} MB from {:.1} MB compressed, more than \
+                     {MAX_GZIP_EXPANSION} times its size (interaction files expand 3-15 times); \
+                     refused as a possible gzip bomb. Decompress it yourself if it is data",
+                    self.produced >> 20,
+                    self.compressed as f64 / f64::from(1 << 20)
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let is_gzip = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     Ok(if is_gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+        let compressed = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+        Box::new(Bounded {
+            inner: flate2::read::MultiGzDecoder::new(BufReader::new(file)),
+            produced: 0,
+            limit: compressed
+                .saturating_mul(MAX_GZIP_EXPANSION)
+                .max(GZIP_EXPANSION_FLOOR),
+            compressed,
+        })
     } else {
         Box::new(file)
     })
