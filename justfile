@@ -42,6 +42,13 @@ baseline which="pop" config="experiments/synthetic.toml":
 bench:
     bash benches/run.sh
 
+# Reliability figures (BENCHMARKS.md "Reliability"): kills, loader memory, disk faults (root).
+reliability:
+    cargo build --release -p latentr3-cli
+    python3 tests/kill/kill_test.py "${CARGO_TARGET_DIR:-target}/release/latentr3" 30 2026
+    python3 benches/loader_memory.py "${CARGO_TARGET_DIR:-target}/release/latentr3"
+    python3 tests/faults/disk_faults.py "${CARGO_TARGET_DIR:-target}/release/latentr3"
+
 # Formatting, lints and doc links.
 lint:
     cargo fmt --all -- --check

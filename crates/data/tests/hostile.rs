@@ -220,3 +220,82 @@ fn a_gzip_bomb_is_refused_before_it_takes_the_memory() {
         );
     }
 }
+
+/// JSON nested two million deep (4 MB) in each JSON-lines format: a named error, not a stack
+/// overflow in the JSON reader (which would abort the process, not panic).
+#[test]
+fn json_nested_millions_deep_is_a_named_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 2_000_000;
+    let mut nested: Vec<u8> = std::iter::repeat_n(b'[', depth)
+        .chain(std::iter::repeat_n(b']', depth))
+        .collect();
+    nested.push(b'\n');
+    for name in ["Toys_5.json", "Toys.jsonl"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &nested).unwrap();
+        let error = read(&path, 64 << 20).err().unwrap().to_string();
+        assert!(
+            error.contains(&format!("{name}:1:")) && error.contains("levels deep"),
+            "{error}"
+        );
+    }
+}
+
+/// The titles readers (MovieLens `u.item`, `movies.dat`, `movies.csv`, RecBole `*.item`, Amazon
+/// metadata JSON lines) fed the same hostile variants: a load or a named error, never a panic.
+#[test]
+fn hostile_titles_files_end_in_a_load_or_a_named_error() {
+    let samples = [
+        (
+            "u.item",
+            "1|Toy Story (1995)|01-Jan-1995||http://x|0|0\n2|GoldenEye (1995)|x||y|0|1\n",
+        ),
+        (
+            "movies.dat",
+            "1::Toy Story (1995)::Animation\n2::Jumanji (1995)::Adventure\n",
+        ),
+        (
+            "movies.csv",
+            "movieId,title,genres\n1,\"Toy Story, The (1995)\",Animation\n2,Jumanji (1995),Adventure\n",
+        ),
+        (
+            "ml.item",
+            "item_id:token\tmovie_title:token_seq\trelease_year:token\n1\tToy Story\t1995\n",
+        ),
+        (
+            "meta_Toys.jsonl",
+            "{\"parent_asin\": \"B1\", \"title\": \"A toy\"}\n{\"parent_asin\": \"B2\", \"title\": \"B\"}\n",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let (mut tried, mut loaded) = (0, 0);
+    for (name, text) in samples {
+        for gzipped in [false, true] {
+            let file = if gzipped {
+                format!("{name}.gz")
+            } else {
+                name.to_string()
+            };
+            let path = dir.path().join(&file);
+            for round in 0..60 {
+                let plain = mutate(text.as_bytes(), &mut rng);
+                let bytes = if gzipped { gzip(&plain) } else { plain };
+                std::fs::write(&path, &bytes).unwrap();
+                tried += 1;
+                let outcome = catch_unwind(AssertUnwindSafe(|| latentr3_data::read_titles(&path)));
+                match outcome {
+                    Ok(Ok(_)) => loaded += 1,
+                    Ok(Err(error)) => assert!(!error.to_string().is_empty()),
+                    Err(_) => panic!(
+                        "{file}, round {round}: the titles reader panicked on {} bytes starting {:?}",
+                        bytes.len(),
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                    ),
+                }
+            }
+        }
+    }
+    assert!(loaded > 0 && loaded < tried, "{loaded} of {tried} loaded");
+}

@@ -106,12 +106,47 @@ pub(super) fn read_json_lines(
 /// once per nesting level (a line of 100,000 `[` overflows its thread's stack and aborts the
 /// process). serde_json validates without building values and refuses nesting beyond 128
 /// levels with an error; the first bad line is then named by [`diagnose_json`].
+/// The deepest nesting of arrays and objects a line may have. Review records nest 3–4 levels;
+/// polars' reader recurses once per level, and a line nested a million deep (a few MB) would
+/// overflow its thread's stack, which no error handling can catch.
+const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether `raw` (one line) nests arrays and objects deeper than [`MAX_JSON_DEPTH`]: a scan of
+/// its brackets outside strings, cheaper than parsing.
+fn too_deep(raw: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &byte in raw {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<()> {
     use rayon::prelude::*;
     let invalid = |raw: &[u8]| {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         !raw.iter().all(|b| b.is_ascii_whitespace())
             && (std::str::from_utf8(raw).is_err()
+                || too_deep(raw)
                 || serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err())
     };
     if bytes.par_split(|&b| b == b'\n').any(invalid) {
@@ -146,6 +181,17 @@ pub(super) fn diagnose_json(
                 };
             }
         };
+        if too_deep(raw) {
+            return DataError::malformed(
+                path,
+                line_number,
+                format!(
+                    "expected {}, but the line nests arrays or objects more than \
+                     {MAX_JSON_DEPTH} levels deep",
+                    format.line_shape()
+                ),
+            );
+        }
         let value: serde_json::Value = match serde_json::from_str(line) {
             Ok(value) => value,
             Err(e) => {
