@@ -13,6 +13,10 @@ use super::*;
 use crate::error::{DataError, Result};
 use crate::format::Format;
 
+/// The longest line a delimited file may have: interaction lines are tens of bytes, RecBole
+/// atomic files with review text a few KB.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
 pub(super) fn read_delimited(
     path: &Path,
     format: Format,
@@ -49,7 +53,20 @@ pub(super) fn read_delimited(
         } else {
             match buffer.iter().rposition(|&b| b == b'\n') {
                 Some(position) => position + 1,
-                // A single line longer than the chunk: read more before parsing.
+                // A single line longer than the chunk: read more before parsing, up to a bound
+                // no interaction line comes near (a file without line ends, or binary data,
+                // would otherwise be read whole and parsed as one line).
+                None if buffer.len() > MAX_LINE_BYTES => {
+                    return Err(DataError::malformed(
+                        path,
+                        first_line,
+                        format!(
+                            "the line is longer than {} MiB (expected {}); is this an interaction file?",
+                            MAX_LINE_BYTES >> 20,
+                            format.line_shape()
+                        ),
+                    ));
+                }
                 None => {
                     wanted *= 2;
                     continue;
