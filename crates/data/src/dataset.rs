@@ -138,6 +138,9 @@ pub struct Dataset {
     pub raw: InteractionStats,
     /// Statistics after filtering.
     pub filtered: InteractionStats,
+    /// The source has no timestamps: sequences are in file order, and a temporal split is
+    /// refused.
+    pub untimed: bool,
 }
 
 impl Dataset {

@@ -24,6 +24,16 @@ pub enum DataError {
     )]
     UnknownFormat { path: PathBuf, known: String },
 
+    /// A `.txt` file that is neither `user item` pairs nor one sequence a line.
+    #[error(
+        "cannot tell the format of {path}: every one of its first lines has {fields} fields, a table rather than `user item` pairs or one sequence a line; set `format` in the [data] section to one of: {known}"
+    )]
+    AmbiguousFormat {
+        path: PathBuf,
+        fields: usize,
+        known: String,
+    },
+
     /// A line of the file does not match the format.
     #[error("{path}:{line}: {message}")]
     Malformed {

@@ -28,11 +28,21 @@ pub enum Format {
     /// Amazon reviews 2023 JSON lines (`user_id`, `parent_asin`, `rating`, `timestamp` in
     /// milliseconds), plain or gzip.
     Amazon2023Jsonl,
+    /// `user item` per line, separated by a space or a tab, in time order, no timestamps (the
+    /// SASRec authors' data files, such as `Beauty.txt`). A `.txt` file whose lines all have
+    /// two fields.
+    SasrecPairs,
+    /// `user item item …` per line, one line per user, items in time order, no timestamps (the
+    /// S3-Rec / ICLRec data files). A `.txt` file with longer lines.
+    UserSequences,
+    /// LC-Rec / TIGER / LETTER `<Name>.inter.json`: one JSON object mapping each user to its
+    /// items in time order, no timestamps; titles come from `<Name>.item.json`.
+    LcrecInterJson,
 }
 
 impl Format {
     /// Every format, in the order they are documented.
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 10] = [
         Format::MovielensTab,
         Format::MovielensDat,
         Format::MovielensCsv,
@@ -40,6 +50,9 @@ impl Format {
         Format::AmazonJson,
         Format::AmazonRatingsCsv,
         Format::Amazon2023Jsonl,
+        Format::SasrecPairs,
+        Format::UserSequences,
+        Format::LcrecInterJson,
     ];
 
     /// The name used in configs (`format = "movielens-tab"`).
@@ -48,22 +61,35 @@ impl Format {
     }
 
     /// Tells the format from a file name, for example `u.data`, `ratings.dat`,
-    /// `ratings.csv`, `ml-100k.inter`, `Toys_and_Games_5.json.gz`, `Toys.csv` or
-    /// `Toys_and_Games.jsonl`.
+    /// `ratings.csv`, `ml-100k.inter`, `Toys_and_Games_5.json.gz`, `Toys.csv`,
+    /// `Toys_and_Games.jsonl` or `Instruments.inter.json`; a `.txt` file from its first lines
+    /// as well (`user item` pairs, or one sequence a line).
     pub fn detect(path: &Path) -> Result<Format> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         let base = name.strip_suffix(".gz").unwrap_or(&name);
-        DESCRIPTORS
+        let format = DESCRIPTORS
             .iter()
             .find(|d| (d.matches)(base))
             .map(|d| d.format)
             .ok_or_else(|| DataError::UnknownFormat {
                 path: path.to_path_buf(),
                 known: Format::ALL.map(Format::name).join(", "),
-            })
+            })?;
+        if format != Format::UserSequences {
+            return Ok(format);
+        }
+        match crate::load::txt_shape(path)? {
+            crate::load::TxtShape::Pairs => Ok(Format::SasrecPairs),
+            crate::load::TxtShape::Sequences => Ok(Format::UserSequences),
+            crate::load::TxtShape::Table(fields) => Err(DataError::AmbiguousFormat {
+                path: path.to_path_buf(),
+                fields,
+                known: Format::ALL.map(Format::name).join(", "),
+            }),
+        }
     }
 
     /// What one line of this format looks like, for error messages.
@@ -107,6 +133,11 @@ pub(crate) enum Reading {
     },
     /// RecBole's typed header says which column is what.
     TypedHeader,
+    /// Whitespace-separated `user item…` lines, no rating or time; `pairs`: exactly one item a
+    /// line.
+    SequenceLines { pairs: bool },
+    /// One JSON object: user → list of items.
+    UserItemsJson,
     /// JSON objects, one a line, with these field names; timestamps are divided by `divisor`
     /// to make seconds.
     JsonLines {
@@ -119,7 +150,7 @@ pub(crate) enum Reading {
 }
 
 /// Every format, in the order file names are matched.
-pub(crate) const DESCRIPTORS: [Descriptor; 7] = [
+pub(crate) const DESCRIPTORS: [Descriptor; 10] = [
     Descriptor {
         format: Format::MovielensTab,
         name: "movielens-tab",
@@ -152,6 +183,28 @@ pub(crate) const DESCRIPTORS: [Descriptor; 7] = [
         line_shape: "tab-separated fields matching the typed header",
         matches: |base| base.ends_with(".inter"),
         reading: Reading::TypedHeader,
+    },
+    Descriptor {
+        format: Format::LcrecInterJson,
+        name: "lcrec-inter-json",
+        line_shape: "one JSON object mapping each user to a list of items",
+        matches: |base| base.ends_with(".inter.json"),
+        reading: Reading::UserItemsJson,
+    },
+    Descriptor {
+        format: Format::UserSequences,
+        name: "user-sequences",
+        line_shape: "a user then its items, separated by spaces or tabs",
+        matches: |base| base.ends_with(".txt"),
+        reading: Reading::SequenceLines { pairs: false },
+    },
+    // Told from `user-sequences` by content (see `Format::detect`), never by name alone.
+    Descriptor {
+        format: Format::SasrecPairs,
+        name: "sasrec-pairs",
+        line_shape: "2 fields separated by a space or a tab: user, item",
+        matches: |_| false,
+        reading: Reading::SequenceLines { pairs: true },
     },
     Descriptor {
         format: Format::Amazon2023Jsonl,

@@ -101,7 +101,16 @@ pub fn preprocess(
         timestamp,
         user_ids,
         item_ids,
+        untimed,
     } = raw;
+    if untimed && (config.time_start.is_some() || config.time_end.is_some()) {
+        return Err(DataError::InvalidSetting {
+            field: "data.time_start / data.time_end",
+            message: format!(
+                "{source} has no timestamps (its order is the time order); remove the time filters"
+            ),
+        });
+    }
 
     // Row filters that need no grouping.
     let keep = |row: usize| {
@@ -232,6 +241,7 @@ pub fn preprocess(
         titles: None,
         raw: raw_stats,
         filtered,
+        untimed,
     })
 }
 
@@ -347,6 +357,7 @@ mod tests {
             timestamp: rows.iter().map(|r| r.3).collect(),
             user_ids: (0..users).map(|u| format!("u{u}")).collect(),
             item_ids: (0..items).map(|i| format!("i{i}")).collect(),
+            untimed: false,
         }
     }
 

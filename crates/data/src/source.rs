@@ -23,6 +23,7 @@
 //!             timestamp: rows.iter().map(|r| r.2).collect(),
 //!             user_ids: vec!["ann".into(), "bob".into(), "cid".into()],
 //!             item_ids: vec!["w".into(), "x".into(), "y".into(), "z".into()],
+//!             untimed: false,
 //!         })
 //!     }
 //! }

@@ -121,6 +121,15 @@ impl Split {
                     }
                 }
             }
+            SplitKind::Temporal if dataset.untimed => {
+                return Err(DataError::InvalidSetting {
+                    field: "split.kind",
+                    message: format!(
+                        "the temporal split orders samples by time, and {} has no timestamps (its files keep only the order of each user's items); use split.kind = \"leave-one-out\"",
+                        dataset.name
+                    ),
+                });
+            }
             SplitKind::Temporal => {
                 let mut all: Vec<(i64, Sample)> = Vec::with_capacity(sequences.items.len());
                 for (user, items) in sequences.iter() {

@@ -446,12 +446,11 @@ fn an_explicit_format_overrides_detection() {
         cache: false,
         ..DataConfig::from_path(&path)
     };
+    let refused = detected.load().unwrap_err().to_string();
     assert!(
-        detected
-            .load()
-            .unwrap_err()
-            .to_string()
-            .contains("export.txt")
+        refused.contains("export.txt")
+            && refused.contains("every one of its first lines has 4 fields"),
+        "{refused}"
     );
     let explicit = DataConfig {
         format: Some(Format::MovielensTab),
@@ -534,4 +533,133 @@ fn an_own_source_gets_filtering_caching_and_splitting() {
     assert_eq!(second.dataset.sequences, first.dataset.sequences);
     let split = Split::new(&second.dataset, &config.split).unwrap();
     assert_eq!(split.test.len(), 6);
+}
+
+/// The field's preprocessed benchmark files: SASRec `user item` lines, S3-Rec / ICLRec
+/// sequence lines, LC-Rec `.inter.json`. No timestamps: rows keep the file's order (the row
+/// number stands for the time) and the data are marked untimed.
+#[test]
+fn preprocessed_sequence_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let untimed = |rows: &[(&str, &str)]| -> Vec<(String, String, f32, i64)> {
+        rows.iter()
+            .enumerate()
+            .map(|(r, (u, i))| (u.to_string(), i.to_string(), 1.0, r as i64))
+            .collect()
+    };
+    let expected = untimed(&[("1", "1"), ("1", "2"), ("1", "3"), ("2", "2"), ("2", "4")]);
+
+    let pairs = write(dir.path(), "Beauty.txt", b"1 1\n1 2\n1 3\n2\t2\n2 4\n");
+    assert_eq!(Format::detect(&pairs).unwrap(), Format::SasrecPairs);
+    let data = read(&pairs).unwrap();
+    assert_eq!(rows(&data), expected);
+    assert!(data.untimed);
+
+    let sequences = write(dir.path(), "Sports.txt", b"1 1 2 3\n\n2 2 4\n");
+    assert_eq!(Format::detect(&sequences).unwrap(), Format::UserSequences);
+    assert_eq!(rows(&read(&sequences).unwrap()), expected);
+    let gz = write(dir.path(), "Toys.txt.gz", &gzip(b"1 1 2 3\n2 2 4\n"));
+    assert_eq!(Format::detect(&gz).unwrap(), Format::UserSequences);
+    assert_eq!(rows(&read(&gz).unwrap()), expected);
+
+    let lcrec = write(
+        dir.path(),
+        "Instruments.inter.json",
+        br#"{"1": [1, 2, 3], "2": ["2", 4]}"#,
+    );
+    assert_eq!(Format::detect(&lcrec).unwrap(), Format::LcrecInterJson);
+    let data = read(&lcrec).unwrap();
+    assert_eq!(rows(&data), expected);
+    assert!(data.untimed);
+    let titles = write(
+        dir.path(),
+        "Instruments.item.json",
+        br#"{"1": {"title": "Guitar strings ", "categories": "a,b"}, "2": {"brand": "x"}}"#,
+    );
+    let titles = read_titles(&titles).unwrap();
+    assert_eq!(titles.get("1").map(String::as_str), Some("Guitar strings"));
+    assert_eq!(titles.len(), 1, "an item without a title has none");
+
+    // A RecBole file without a time column is untimed too; timed formats are not.
+    let recbole = write(
+        dir.path(),
+        "x.inter",
+        b"user_id:token\titem_id:token\n1\t1\n1\t2\n",
+    );
+    assert!(read(&recbole).unwrap().untimed);
+    let timed = write(dir.path(), "u.data", b"1\t1\t5\t100\n1\t2\t4\t90\n");
+    assert!(!read(&timed).unwrap().untimed);
+}
+
+#[test]
+fn preprocessed_sequence_files_name_their_bad_lines() {
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "Beauty.txt",
+            b"1 1\n1 2\n3\n",
+            "Beauty.txt:3: expected a user then its items",
+        ),
+        (
+            "Sports.txt",
+            b"1 1 2 3\n2 2 4 5 \xff\n",
+            "Sports.txt:2: invalid UTF-8",
+        ),
+        (
+            "A.inter.json",
+            b"[1, 2]",
+            "A.inter.json:1: expected one JSON object",
+        ),
+        (
+            "B.inter.json",
+            br#"{"1": 3}"#,
+            "user `1`: expected a list of items, found a number",
+        ),
+        (
+            "C.inter.json",
+            br#"{"1": [1, {}]}"#,
+            "user `1`: expected item ids",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let message = error_of(name, bytes);
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+}
+
+/// A file without timestamps refuses the temporal split and time filters, naming the setting;
+/// leave-one-out works on it.
+#[test]
+fn untimed_files_refuse_the_temporal_split_and_time_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for user in 0..8 {
+        lines.push_str(&format!("{user}"));
+        for item in 0..6 {
+            lines.push_str(&format!(" {}", (user + item) % 7));
+        }
+        lines.push('\n');
+    }
+    let path = write(dir.path(), "Beauty.txt", lines.as_bytes());
+    let config = |time_start: Option<i64>| DataConfig {
+        cache: false,
+        filter: FilterConfig {
+            user_core: 0,
+            item_core: 0,
+            time_start,
+            ..FilterConfig::default()
+        },
+        ..DataConfig::from_path(&path)
+    };
+    let loaded = config(None).load().unwrap();
+    assert!(loaded.dataset.untimed);
+    let split = latentr3_data::Split::new(&loaded.dataset, &Default::default()).unwrap();
+    assert_eq!(split.test.len(), 8);
+    let temporal = latentr3_data::SplitConfig {
+        kind: latentr3_data::SplitKind::Temporal,
+        ..Default::default()
+    };
+    let refused = latentr3_data::Split::new(&loaded.dataset, &temporal).unwrap_err();
+    assert!(refused.to_string().contains("no timestamps"), "{refused}");
+    let filtered = config(Some(5)).load().err().unwrap();
+    assert!(filtered.to_string().contains("no timestamps"), "{filtered}");
 }

@@ -323,6 +323,7 @@ mod tests {
             names,
             [
                 "amazon-2018-toys",
+                "instruments",
                 "ml-100k",
                 "ml-100k-gru4rec",
                 "ml-1m",

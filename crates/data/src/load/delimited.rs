@@ -262,10 +262,13 @@ pub(super) fn append_frame(
             }
         }
         // No time column: file order is the chronological order.
-        None => builder
-            .out
-            .timestamp
-            .extend((start_row..start_row + rows).map(|r| r as i64)),
+        None => {
+            builder.out.untimed = true;
+            builder
+                .out
+                .timestamp
+                .extend((start_row..start_row + rows).map(|r| r as i64));
+        }
     }
     Ok(())
 }

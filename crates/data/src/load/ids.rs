@@ -74,6 +74,22 @@ impl Builder {
         self.out.timestamp.reserve(rows);
     }
 
+    /// One event of a file without time: rating 1, the row number as its timestamp.
+    pub(super) fn push_untimed(&mut self, user: u32, item: u32) {
+        let row = self.out.user.len() as i64;
+        self.out.user.push(user);
+        self.out.item.push(item);
+        self.out.rating.push(1.0);
+        self.out.timestamp.push(row);
+    }
+
+    /// [`finish`](Self::finish) for files without time.
+    pub(super) fn finish_untimed(self) -> Interactions {
+        let mut out = self.finish();
+        out.untimed = true;
+        out
+    }
+
     pub(super) fn finish(mut self) -> Interactions {
         self.out.user_ids = self.users.keys;
         self.out.item_ids = self.items.keys;

@@ -24,10 +24,13 @@ mod delimited;
 mod ids;
 mod json;
 mod layout;
+mod sequences;
 mod titles;
 
 use delimited::read_delimited;
 use json::read_json_lines;
+pub(crate) use sequences::{TxtShape, txt_shape};
+use sequences::{read_sequence_lines, read_user_items_json};
 pub use titles::read_titles;
 
 /// Interactions exactly as read from a file, one row per event, before any filtering.
@@ -44,6 +47,9 @@ pub struct Interactions {
     pub timestamp: Vec<i64>,
     pub user_ids: Vec<String>,
     pub item_ids: Vec<String>,
+    /// The file has no timestamps (its order is the time order): `timestamp` is the row number,
+    /// and a temporal split is refused.
+    pub untimed: bool,
 }
 
 impl Interactions {
@@ -82,6 +88,8 @@ pub fn read_interactions(
     let reader = open(path)?;
     let interactions = match format.descriptor().reading {
         Reading::JsonLines { .. } => read_json_lines(path, format, reader)?,
+        Reading::SequenceLines { pairs } => read_sequence_lines(path, format, reader, pairs)?,
+        Reading::UserItemsJson => read_user_items_json(path, format, reader)?,
         Reading::Delimited { .. } | Reading::TypedHeader => {
             read_delimited(path, format, reader, options)?
         }

@@ -12,7 +12,8 @@ use crate::error::{DataError, Result};
 /// Reads item titles keyed by the original item id: MovieLens `u.item` (latin-1, `|`),
 /// `movies.dat` (`::`, latin-1 in ml-1m), `movies.csv` (quoted CSV with header), a RecBole
 /// atomic `*.item` file (`item_id:token` and a `*title*` column), or Amazon metadata JSON lines
-/// (`asin` or `parent_asin`, and `title`; plain or gzip).
+/// (`asin` or `parent_asin`, and `title`; plain or gzip), or an LC-Rec `<Name>.item.json` (one
+/// object: item id → `{"title": …}`).
 pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
     let mut bytes = Vec::new();
     open(path)?
@@ -25,6 +26,9 @@ pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     if name.ends_with(".csv") {
         return read_titles_csv(path, &bytes);
+    }
+    if name.ends_with(".item.json") {
+        return read_titles_lcrec(path, &bytes);
     }
     if name.ends_with(".json") || name.ends_with(".jsonl") {
         return read_titles_json(path, &bytes);
@@ -94,6 +98,24 @@ fn read_titles_csv(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>>
         .iter()
         .zip(names.iter())
         .filter_map(|(id, title)| Some((id?.to_string(), title?.to_string())))
+        .collect())
+}
+
+fn read_titles_lcrec(path: &Path, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| {
+            DataError::malformed(
+                path,
+                e.line(),
+                format!("expected one JSON object mapping item ids to {{\"title\": …}} ({e})"),
+            )
+        })?;
+    Ok(object
+        .into_iter()
+        .filter_map(|(id, item)| {
+            let title = item.get("title")?.as_str()?.trim().to_string();
+            Some((id, title))
+        })
         .collect())
 }
 
