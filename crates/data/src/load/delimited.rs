@@ -152,6 +152,20 @@ pub(super) fn parse_delimited_chunk(
     if chunk.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(());
     }
+    // An odd number of quotes leaves a quoted field open: polars' parser can index out of a
+    // field that is a lone quote. Such a chunk has a bad line; find it without polars.
+    if let Some(quote) = layout.quote
+        && chunk.iter().filter(|&&b| b == quote).count() % 2 == 1
+    {
+        return Err(diagnose_delimited(
+            path,
+            format,
+            layout,
+            chunk,
+            first_line,
+            Some("a quoted field is not closed".into()),
+        ));
+    }
     let needed: Vec<usize> = [
         Some(layout.user),
         Some(layout.item),

@@ -38,7 +38,12 @@ pub(super) fn read_json_lines(
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| DataError::io(path, e))?;
-    check_lines_are_json(path, format, &bytes)?;
+    // Line numbers in errors come from `bytes`; polars reads `lines`, without blank lines.
+    let compacted = check_lines_are_json(path, format, &bytes)?;
+    let lines = compacted.as_deref().unwrap_or(&bytes);
+    if lines.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Interactions::default());
+    }
     let (user, item, rating, time, divisor) = json_fields(format);
     let schema = Schema::from_iter([
         Field::new(user.into(), DataType::String),
@@ -50,7 +55,7 @@ pub(super) fn read_json_lines(
     // named by `diagnose_json` below, not a crash of the caller.
     // AssertUnwindSafe: after a panic only the bytes, read-only, are used again.
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        JsonReader::new(Cursor::new(strip_bom(&bytes)))
+        JsonReader::new(Cursor::new(strip_bom(lines)))
             .with_json_format(JsonFormat::JsonLines)
             .with_schema(Arc::new(schema))
             .finish()
@@ -140,19 +145,42 @@ fn too_deep(raw: &[u8]) -> bool {
     false
 }
 
-fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<()> {
+/// Checks every line before polars sees the file: UTF-8, a JSON object, not nested too deep.
+/// polars' reader panics on some lines that are not objects and on blank lines at the start;
+/// returns the file without its blank lines when it has any (`None` when it has none), so
+/// polars never sees one.
+fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     use rayon::prelude::*;
+    let is_blank = |raw: &[u8]| raw.iter().all(|b| b.is_ascii_whitespace());
     let invalid = |raw: &[u8]| {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        !raw.iter().all(|b| b.is_ascii_whitespace())
-            && (std::str::from_utf8(raw).is_err()
-                || too_deep(raw)
-                || serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err())
+        let starts_an_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        !starts_an_object
+            || std::str::from_utf8(raw).is_err()
+            || too_deep(raw)
+            || serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err()
     };
-    if bytes.par_split(|&b| b == b'\n').any(invalid) {
+    // The piece after a final line end is not a line.
+    let bytes = strip_bom(bytes);
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let (bad, blank) = body
+        .par_split(|&b| b == b'\n')
+        .map(|raw| {
+            let blank = is_blank(raw);
+            (!blank && invalid(raw), blank)
+        })
+        .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1));
+    if bad {
         return Err(diagnose_json(path, format, bytes, None));
     }
-    Ok(())
+    Ok(blank.then(|| {
+        let mut compact = Vec::with_capacity(bytes.len());
+        for raw in body.split(|&b| b == b'\n').filter(|raw| !is_blank(raw)) {
+            compact.extend_from_slice(raw);
+            compact.push(b'\n');
+        }
+        compact
+    }))
 }
 
 /// A JSON field, what it must be, and the test of that.
