@@ -152,10 +152,10 @@ pub(super) fn parse_delimited_chunk(
     if chunk.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(());
     }
-    // An odd number of quotes leaves a quoted field open: polars' parser can index out of a
-    // field that is a lone quote. Such a chunk has a bad line; find it without polars.
+    // polars' parser indexes out of a field that is a lone quote (it strips the quotes of a
+    // field that starts with one). Such a chunk has a bad line; find it without polars.
     if let Some(quote) = layout.quote
-        && chunk.iter().filter(|&&b| b == quote).count() % 2 == 1
+        && has_lone_quote_field(chunk, layout.separator, quote)
     {
         return Err(diagnose_delimited(
             path,
@@ -209,6 +209,18 @@ pub(super) fn parse_delimited_chunk(
         }
     };
     append_frame(path, layout, &frame, first_line, chunk, format, builder)
+}
+
+/// Whether some field of `chunk` is a single quote character: a quote after a separator or a
+/// line start, followed by a separator, a line end or the end of the chunk.
+fn has_lone_quote_field(chunk: &[u8], separator: u8, quote: u8) -> bool {
+    let boundary =
+        |b: Option<&u8>| matches!(b, None | Some(b'\n' | b'\r')) || b == Some(&separator);
+    chunk.iter().enumerate().any(|(at, &b)| {
+        b == quote
+            && boundary(at.checked_sub(1).and_then(|p| chunk.get(p)))
+            && boundary(chunk.get(at + 1))
+    })
 }
 
 pub(super) fn columns_complete(frame: &DataFrame) -> bool {
