@@ -391,7 +391,13 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    for line in ["epoch 0: 1/", "epoch 1: 2/", "rl epoch 0: 1/"] {
+    for line in [
+        "epoch 0: 1/",
+        "epoch 1: 2/",
+        "rl epoch 0: 1/",
+        "steps/s, ",
+        "s left in the epoch, loss ",
+    ] {
         assert!(
             stderr(&output).contains(line),
             "{line}: {}",

@@ -1,7 +1,7 @@
 //! Progress output on stderr: the library's [`Observer`] drawn as spinners and progress bars,
 //! and status lines. Without a terminal (a log file, a batch job) the bars are hidden and a
-//! long epoch instead prints one progress line every minute (`LATENTR3_LOG_EVERY_SECS` sets
-//! another interval).
+//! long epoch instead prints one progress line every 30 seconds (`LATENTR3_LOG_EVERY_SECS` sets
+//! another interval): steps done, rate, time left in the epoch, and the step's status.
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ fn epoch_bar(label: &str, epoch: usize, batches: usize) -> ProgressBar {
 /// How often a hidden bar reports in the log.
 fn log_every() -> Duration {
     let seconds = std::env::var("LATENTR3_LOG_EVERY_SECS").ok();
-    Duration::from_secs(seconds.and_then(|s| s.parse().ok()).unwrap_or(60))
+    Duration::from_secs(seconds.and_then(|s| s.parse().ok()).unwrap_or(30))
 }
 
 /// Draws what the library reports.
@@ -84,7 +84,11 @@ impl Observer for Bars {
             {
                 *last = Instant::now();
                 let (done, total) = (bar.position(), bar.length().unwrap_or(0));
-                eprintln!("{label}: {done}/{total} steps, {status}");
+                eprintln!(
+                    "{label}: {done}/{total} steps, {:.2} steps/s, {}s left in the epoch, {status}",
+                    bar.per_sec(),
+                    bar.eta().as_secs()
+                );
             }
         }
     }
