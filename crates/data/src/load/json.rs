@@ -147,8 +147,8 @@ fn too_deep(raw: &[u8]) -> bool {
 
 /// Checks every line before polars sees the file: UTF-8, a JSON object, not nested too deep.
 /// polars' reader panics on some lines that are not objects and on blank lines at the start;
-/// returns the file without its blank lines when it has any (`None` when it has none), so
-/// polars never sees one.
+/// returns the file without its blank lines, stray carriage returns and leading whitespace
+/// when it has any (`None` when it has none), so polars never sees one.
 fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     use rayon::prelude::*;
     let is_blank = |raw: &[u8]| raw.iter().all(|b| b.is_ascii_whitespace());
@@ -163,20 +163,32 @@ fn check_lines_are_json(path: &Path, format: Format, bytes: &[u8]) -> Result<Opt
     // The piece after a final line end is not a line.
     let bytes = strip_bom(bytes);
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let (bad, blank) = body
+    // polars also reads a carriage return as a line end: a line with one anywhere but at its
+    // end, or with leading whitespace, is rewritten too.
+    let untidy = |raw: &[u8]| {
+        let inner = raw.strip_suffix(b"\r").unwrap_or(raw);
+        inner.contains(&b'\r') || inner.first().is_some_and(u8::is_ascii_whitespace)
+    };
+    let (bad, rewrite) = body
         .par_split(|&b| b == b'\n')
         .map(|raw| {
             let blank = is_blank(raw);
-            (!blank && invalid(raw), blank)
+            (!blank && invalid(raw), blank || untidy(raw))
         })
         .reduce(|| (false, false), |a, b| (a.0 || b.0, a.1 || b.1));
     if bad {
         return Err(diagnose_json(path, format, bytes, None));
     }
-    Ok(blank.then(|| {
+    // A carriage return inside a valid JSON line lies between tokens (JSON strings cannot hold
+    // one raw), where a space means the same.
+    Ok(rewrite.then(|| {
         let mut compact = Vec::with_capacity(bytes.len());
         for raw in body.split(|&b| b == b'\n').filter(|raw| !is_blank(raw)) {
-            compact.extend_from_slice(raw);
+            compact.extend(
+                raw.trim_ascii()
+                    .iter()
+                    .map(|&b| if b == b'\r' { b' ' } else { b }),
+            );
             compact.push(b'\n');
         }
         compact
