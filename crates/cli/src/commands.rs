@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use latentr3::data::{DataConfig, DataStats};
+use latentr3::data::DataStats;
 use latentr3::eval::Scorer;
 use latentr3::eval::baselines::{MostPopular, UniformRandom};
 use latentr3::{Experiment, Prepared, prepare};
@@ -31,10 +31,7 @@ fn experiment_or_file(source: &Path, overrides: &[String]) -> Result<Experiment>
                 source.display()
             );
         }
-        Ok(Experiment {
-            data: DataConfig::from_path(source),
-            ..Experiment::default()
-        })
+        Ok(Experiment::for_file(source, overrides)?)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{DataError, Result};
 use crate::format::Format;
 use crate::preprocess::{FilterConfig, preprocess};
 use crate::source::{FileSource, InteractionSource};
-use crate::split::SplitConfig;
+use crate::split::{SplitConfig, SplitKind};
 use crate::synthetic::SyntheticConfig;
 
 /// Where the data comes from and how it is processed. Exactly one of `path` and `synthetic` is
@@ -67,11 +67,27 @@ impl Default for DataConfig {
 }
 
 impl DataConfig {
-    /// A config that reads `path` with default settings.
+    /// A config that reads `path` with default settings; a file that carries its own split
+    /// (a D3-style CSV, a RecBole benchmark file) gets that split and no filter.
     pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let own_split = Format::detect(&path).is_ok_and(Format::has_own_split);
         DataConfig {
-            path: Some(path.into()),
+            path: Some(path),
             synthetic: None,
+            filter: if own_split {
+                FilterConfig::none()
+            } else {
+                FilterConfig::default()
+            },
+            split: SplitConfig {
+                kind: if own_split {
+                    SplitKind::Predefined
+                } else {
+                    SplitKind::default()
+                },
+                ..SplitConfig::default()
+            },
             ..DataConfig::default()
         }
     }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::split::SplitPart;
+
 /// A dense item id: `1..=num_items`; 0 is reserved for padding.
 pub type ItemId = u32;
 /// A dense user id: `0..num_users`.
@@ -141,6 +143,10 @@ pub struct Dataset {
     /// The source has no timestamps: sequences are in file order, and a temporal split is
     /// refused.
     pub untimed: bool,
+    /// The split part of every interaction, aligned with `sequences.items`, when the source
+    /// carries its own split (`split.kind = "predefined"`).
+    #[serde(default)]
+    pub parts: Option<Vec<SplitPart>>,
 }
 
 impl Dataset {

@@ -38,11 +38,20 @@ pub enum Format {
     /// LC-Rec / TIGER / LETTER `<Name>.inter.json`: one JSON object mapping each user to its
     /// items in time order, no timestamps; titles come from `<Name>.item.json`.
     LcrecInterJson,
+    /// The D3 / BIGRec / LatentR³ CSV splits: `train/<Name>.csv`, `valid/<Name>.csv` and
+    /// `test/<Name>.csv`, one sample a row (`user_id`, `history_item_id`, `item_id`,
+    /// `history_timestamp`, `timestamp`, …), with titles in `info/<Name>.txt` (`title \t id`).
+    /// A predefined split; told from other `.csv` files by its header.
+    D3Csv,
+    /// RecBole's benchmark files `<name>.train.inter`, `<name>.valid.inter` and
+    /// `<name>.test.inter`: one interaction a row, or one sample a row with an
+    /// `item_id_list:token_seq` history. A predefined split.
+    RecboleBenchmark,
 }
 
 impl Format {
     /// Every format, in the order they are documented.
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 12] = [
         Format::MovielensTab,
         Format::MovielensDat,
         Format::MovielensCsv,
@@ -53,6 +62,8 @@ impl Format {
         Format::SasrecPairs,
         Format::UserSequences,
         Format::LcrecInterJson,
+        Format::D3Csv,
+        Format::RecboleBenchmark,
     ];
 
     /// The name used in configs (`format = "movielens-tab"`).
@@ -61,9 +72,10 @@ impl Format {
     }
 
     /// Tells the format from a file name, for example `u.data`, `ratings.dat`,
-    /// `ratings.csv`, `ml-100k.inter`, `Toys_and_Games_5.json.gz`, `Toys.csv`,
-    /// `Toys_and_Games.jsonl` or `Instruments.inter.json`; a `.txt` file from its first lines
-    /// as well (`user item` pairs, or one sequence a line).
+    /// `ratings.csv`, `ml-100k.inter`, `ml-100k.train.inter`, `Toys_and_Games_5.json.gz`,
+    /// `Toys.csv`, `Toys_and_Games.jsonl` or `Instruments.inter.json`; a `.txt` file from its
+    /// first lines as well (`user item` pairs, or one sequence a line), and a `.csv` file whose
+    /// header names `history_item_id` is a D3-style split.
     pub fn detect(path: &Path) -> Result<Format> {
         let name = path
             .file_name()
@@ -78,6 +90,9 @@ impl Format {
                 path: path.to_path_buf(),
                 known: Format::ALL.map(Format::name).join(", "),
             })?;
+        if format == Format::AmazonRatingsCsv && crate::load::is_d3_csv(path) {
+            return Ok(Format::D3Csv);
+        }
         if format != Format::UserSequences {
             return Ok(format);
         }
@@ -90,6 +105,11 @@ impl Format {
                 known: Format::ALL.map(Format::name).join(", "),
             }),
         }
+    }
+
+    /// Whether files of this format carry their own train/valid/test split.
+    pub fn has_own_split(self) -> bool {
+        matches!(self.descriptor().reading, Reading::Predefined)
     }
 
     /// What one line of this format looks like, for error messages.
@@ -138,6 +158,8 @@ pub(crate) enum Reading {
     SequenceLines { pairs: bool },
     /// One JSON object: user → list of items.
     UserItemsJson,
+    /// A predefined split: the train, valid and test files beside the named one.
+    Predefined,
     /// JSON objects, one a line, with these field names; timestamps are divided by `divisor`
     /// to make seconds.
     JsonLines {
@@ -150,7 +172,7 @@ pub(crate) enum Reading {
 }
 
 /// Every format, in the order file names are matched.
-pub(crate) const DESCRIPTORS: [Descriptor; 10] = [
+pub(crate) const DESCRIPTORS: [Descriptor; 12] = [
     Descriptor {
         format: Format::MovielensTab,
         name: "movielens-tab",
@@ -176,6 +198,17 @@ pub(crate) const DESCRIPTORS: [Descriptor; 10] = [
             header: false,
             integer_ids: true,
         },
+    },
+    Descriptor {
+        format: Format::RecboleBenchmark,
+        name: "recbole-benchmark",
+        line_shape: "tab-separated fields matching the typed header (user_id:token, item_id:token, optionally item_id_list:token_seq and timestamp:float)",
+        matches: |base| {
+            [".train.inter", ".valid.inter", ".test.inter"]
+                .iter()
+                .any(|suffix| base.ends_with(suffix))
+        },
+        reading: Reading::Predefined,
     },
     Descriptor {
         format: Format::RecboleInter,
@@ -245,6 +278,14 @@ pub(crate) const DESCRIPTORS: [Descriptor; 10] = [
             integer_ids: true,
         },
     },
+    // Told from `amazon-ratings-csv` by its header (see `Format::detect`), never by name alone.
+    Descriptor {
+        format: Format::D3Csv,
+        name: "d3-csv",
+        line_shape: "a CSV row with user_id, history_item_id (a list such as [3, 17]), item_id, history_timestamp and timestamp",
+        matches: |_| false,
+        reading: Reading::Predefined,
+    },
     Descriptor {
         format: Format::AmazonRatingsCsv,
         name: "amazon-ratings-csv",
@@ -277,6 +318,8 @@ mod tests {
             ("ml-1m/ratings.dat", Format::MovielensDat),
             ("ml-20m/ratings.csv", Format::MovielensCsv),
             ("ml-100k.inter", Format::RecboleInter),
+            ("ml-100k.train.inter", Format::RecboleBenchmark),
+            ("data/ml-100k.test.inter", Format::RecboleBenchmark),
             ("reviews_Toys_and_Games_5.json.gz", Format::AmazonJson),
             ("Toys_and_Games.json", Format::AmazonJson),
             ("Toys_and_Games.csv", Format::AmazonRatingsCsv),

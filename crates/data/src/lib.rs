@@ -4,10 +4,12 @@
 //!
 //! - [`load`]: MovieLens (100K `u.data`, 1M/10M `ratings.dat`, 20M/25M/32M/latest-small
 //!   `ratings.csv`), RecBole atomic `*.inter`, Amazon 2014/2018 JSON lines (plain or gzip), the
-//!   Amazon ratings-only CSV and Amazon 2023 JSONL, parsed with polars; titles files.
+//!   Amazon ratings-only CSV and Amazon 2023 JSONL, parsed with polars; the field's preprocessed
+//!   benchmark files (SASRec pairs, S3-Rec sequences, LC-Rec `.inter.json`, and the predefined
+//!   splits of D3-style CSVs and RecBole `.train.inter` files); titles files.
 //! - [`preprocess`](mod@preprocess): rating threshold, time window, de-duplication, iterative
 //!   k-core, dense ids (item 0 is padding) and chronological sequences with a stable tie-break.
-//! - [`split`]: leave-one-out and the LatentR³ global temporal split.
+//! - [`split`]: leave-one-out, the LatentR³ global temporal split, and predefined splits.
 //! - [`popularity`]: training-split item counts and the 80% short-head / long-tail partition.
 //! - [`batch`]: left-padded training and evaluation batches in flat buffers.
 //! - [`evaluation`]: a split's cases and item statistics for the `latentr3-eval` evaluator.
@@ -63,6 +65,6 @@ pub use load::{Interactions, ReadOptions, read_interactions, read_titles};
 pub use popularity::Popularity;
 pub use preprocess::{FilterConfig, preprocess};
 pub use source::{CacheKey, FileSource, InteractionSource};
-pub use split::{Example, Sample, Split, SplitConfig, SplitKind};
+pub use split::{Example, Sample, Split, SplitConfig, SplitKind, SplitPart};
 pub use stats::DataStats;
 pub use synthetic::{SyntheticConfig, generate};

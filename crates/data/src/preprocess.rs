@@ -46,6 +46,67 @@ impl Default for FilterConfig {
 }
 
 impl FilterConfig {
+    /// The settings under which every interaction of a source passes unchanged.
+    pub fn none() -> Self {
+        FilterConfig {
+            min_rating: None,
+            dedup: false,
+            user_core: 0,
+            item_core: 0,
+            time_start: None,
+            time_end: None,
+            max_sequence_length: None,
+        }
+    }
+
+    /// A predefined split is the benchmark's own samples: a filter would drop some of them and
+    /// shift the others' histories, so every filter must be off.
+    fn check_neutral_for_predefined(&self, source: &str) -> Result<()> {
+        let refuse = |field: &'static str, value: String, neutral: &str| {
+            Err(DataError::InvalidSetting {
+                field,
+                message: format!(
+                    "{source} carries its own train/valid/test split, which is used as published; set data.filter.{} = {neutral} (it is {value}); a predefined split needs dedup = false, user_core = 0 and item_core = 0 and no other filter",
+                    field.trim_start_matches("filter."),
+                ),
+            })
+        };
+        if let Some(rating) = self.min_rating {
+            return refuse(
+                "filter.min_rating",
+                rating.to_string(),
+                "nothing (remove it)",
+            );
+        }
+        if self.dedup {
+            return refuse("filter.dedup", "true".into(), "false");
+        }
+        if self.user_core > 1 {
+            return refuse("filter.user_core", self.user_core.to_string(), "0");
+        }
+        if self.item_core > 1 {
+            return refuse("filter.item_core", self.item_core.to_string(), "0");
+        }
+        if let Some(start) = self.time_start {
+            return refuse(
+                "filter.time_start",
+                start.to_string(),
+                "nothing (remove it)",
+            );
+        }
+        if let Some(end) = self.time_end {
+            return refuse("filter.time_end", end.to_string(), "nothing (remove it)");
+        }
+        if let Some(length) = self.max_sequence_length {
+            return refuse(
+                "filter.max_sequence_length",
+                length.to_string(),
+                "nothing (remove it)",
+            );
+        }
+        Ok(())
+    }
+
     /// Checks the settings for values that cannot work.
     pub fn validate(&self) -> Result<()> {
         if let (Some(start), Some(end)) = (self.time_start, self.time_end)
@@ -102,7 +163,11 @@ pub fn preprocess(
         user_ids,
         item_ids,
         untimed,
+        parts,
     } = raw;
+    if parts.is_some() {
+        config.check_neutral_for_predefined(source)?;
+    }
     if untimed && (config.time_start.is_some() || config.time_end.is_some()) {
         return Err(DataError::InvalidSetting {
             field: "data.time_start / data.time_end",
@@ -152,10 +217,14 @@ pub fn preprocess(
     }
 
     // Chronological order per user; the sort is stable, so equal timestamps keep file order.
+    // A source with its own split already gives each user's rows in sequence order (its parts
+    // depend on that order), so it is kept.
     let mut user_rows = split_by_offsets(&mut rows, &offsets);
-    user_rows
-        .par_iter_mut()
-        .for_each(|slice| slice.sort_by_key(|&r| timestamp[r as usize]));
+    if parts.is_none() {
+        user_rows
+            .par_iter_mut()
+            .for_each(|slice| slice.sort_by_key(|&r| timestamp[r as usize]));
+    }
     let mut lengths: Vec<usize> = user_rows.iter().map(|s| s.len()).collect();
     if config.dedup {
         lengths = user_rows
@@ -201,6 +270,7 @@ pub fn preprocess(
         times: Vec::new(),
     };
     let mut kept_user_ids = Vec::new();
+    let mut kept_parts = parts.as_ref().map(|_| Vec::new());
     for u in 0..num_users {
         if !alive_users[u] {
             continue;
@@ -217,6 +287,9 @@ pub fn preprocess(
         for &r in &alive[skip..] {
             sequences.items.push(item_map[item[r as usize] as usize]);
             sequences.times.push(timestamp[r as usize]);
+        }
+        if let (Some(kept), Some(parts)) = (kept_parts.as_mut(), parts.as_ref()) {
+            kept.extend(alive[skip..].iter().map(|&r| parts[r as usize]));
         }
         sequences.offsets.push(sequences.items.len());
         kept_user_ids.push(user_ids[u].clone());
@@ -242,6 +315,7 @@ pub fn preprocess(
         raw: raw_stats,
         filtered,
         untimed,
+        parts: kept_parts,
     })
 }
 
@@ -358,6 +432,7 @@ mod tests {
             user_ids: (0..users).map(|u| format!("u{u}")).collect(),
             item_ids: (0..items).map(|i| format!("i{i}")).collect(),
             untimed: false,
+            parts: None,
         }
     }
 

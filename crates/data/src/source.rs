@@ -24,6 +24,7 @@
 //!             user_ids: vec!["ann".into(), "bob".into(), "cid".into()],
 //!             item_ids: vec!["w".into(), "x".into(), "y".into(), "z".into()],
 //!             untimed: false,
+//!             parts: None,
 //!         })
 //!     }
 //! }
@@ -44,7 +45,10 @@ use std::path::{Path, PathBuf};
 use crate::cache;
 use crate::error::{DataError, Result};
 use crate::format::Format;
-use crate::load::{Interactions, ReadOptions, read_interactions, read_titles};
+use crate::load::{
+    Interactions, ReadOptions, d3_titles_file, part_files, read_d3_titles, read_interactions,
+    read_titles,
+};
 use crate::synthetic::{SyntheticConfig, generate};
 
 /// What identifies a source's content for the dataset cache.
@@ -88,8 +92,13 @@ pub struct FileSource {
 }
 
 impl InteractionSource for FileSource {
-    /// The file's folder (`ml-100k` for `data/ml-100k/u.data`), else its stem.
+    /// The file's folder (`ml-100k` for `data/ml-100k/u.data`), else its stem; for a
+    /// predefined split, the name its files share (`Toys` for `test/Toys.csv`, `ml-100k` for
+    /// `ml-100k.test.inter`).
     fn name(&self) -> String {
+        if let Some(name) = self.split_name() {
+            return name;
+        }
         self.path
             .parent()
             .and_then(|p| p.file_name())
@@ -107,9 +116,16 @@ impl InteractionSource for FileSource {
             Some(t) => Some(format!("{:032x}", cache::fingerprint_file(t)?)),
             None => None,
         };
+        // A predefined split is all of its files.
+        let mut content = cache::fingerprint_file(&self.path)?;
+        if self.split_name().is_some() {
+            for (_, file) in part_files(&self.path, self.format)? {
+                content = content.rotate_left(7) ^ cache::fingerprint_file(&file)?;
+            }
+        }
         Ok(Some(CacheKey {
             stem: stem(&self.path),
-            content: cache::fingerprint_file(&self.path)?,
+            content,
             settings: serde_json::json!({ "format": self.format, "titles": titles }).to_string(),
         }))
     }
@@ -120,11 +136,37 @@ impl InteractionSource for FileSource {
     }
 
     fn titles(&self) -> Result<Option<HashMap<String, String>>> {
-        self.titles.as_deref().map(read_titles).transpose()
+        match (&self.titles, self.format) {
+            (Some(titles), _) => read_titles(titles).map(Some),
+            // A D3-style split keeps its titles in `info/<Name>.txt`.
+            (None, Format::D3Csv) => d3_titles_file(&self.path)
+                .map(|file| read_d3_titles(&file))
+                .transpose(),
+            (None, _) => Ok(None),
+        }
     }
 }
 
 impl FileSource {
+    /// The name a predefined split's files share, when the format is one.
+    fn split_name(&self) -> Option<String> {
+        let name = self.path.file_name()?.to_string_lossy().into_owned();
+        match self.format {
+            Format::D3Csv => Some(name.strip_suffix(".csv").unwrap_or(&name).to_string()),
+            Format::RecboleBenchmark => {
+                let lower = name.to_lowercase();
+                [".train.inter", ".valid.inter", ".test.inter"]
+                    .iter()
+                    .find_map(|suffix| {
+                        lower
+                            .strip_suffix(suffix)
+                            .map(|s| name[..s.len()].to_string())
+                    })
+            }
+            _ => None,
+        }
+    }
+
     fn check_exists(&self) -> Result<()> {
         if self.path.exists() {
             return Ok(());

@@ -1,4 +1,5 @@
-//! Train / validation / test splits: leave-one-out and the LatentR³ global temporal split.
+//! Train / validation / test splits: leave-one-out, the LatentR³ global temporal split, and the
+//! predefined split that a benchmark's own files carry.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,22 @@ pub enum SplitKind {
     /// LatentR³: every chronological position is a sample with a sliding history; samples are
     /// sorted by target time and cut 80/10/10 (by default) globally.
     Temporal,
+    /// The split the source's own files define (the D3 / BIGRec / LatentR³ `train/valid/test`
+    /// CSVs, RecBole's `<name>.train.inter` benchmark files): their samples, unchanged, so a
+    /// figure is comparable with the papers that published them.
+    Predefined,
+}
+
+/// Which part of a predefined split an interaction's position belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitPart {
+    /// Only history: known from a later sample's history, never a target itself (the first
+    /// item of each user, or items before the first sample the files hold).
+    Context,
+    Train,
+    Valid,
+    Test,
 }
 
 /// Split settings.
@@ -103,6 +120,50 @@ impl Split {
         let sequences = &dataset.sequences;
         let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
         match config.kind {
+            SplitKind::Predefined => {
+                let Some(parts) = &dataset.parts else {
+                    return Err(DataError::InvalidSetting {
+                        field: "split.kind",
+                        message: format!(
+                            "\"predefined\" uses the split a benchmark's files carry, and {} has none; point data.path at a D3-style train/valid/test CSV or a RecBole `<name>.train.inter` file, or use \"leave-one-out\" or \"temporal\"",
+                            dataset.name
+                        ),
+                    });
+                };
+                for (user, items) in sequences.iter() {
+                    let start = sequences.offsets[user as usize];
+                    let user_parts = &parts[start..start + items.len()];
+                    // Training samples must stay a prefix of the user's sequence (the batcher
+                    // trains a target at every position up to the last one), so no held-out
+                    // target may come before a training one.
+                    if let Some(at) = user_parts.windows(2).position(|w| w[0] > w[1]) {
+                        return Err(DataError::InvalidSetting {
+                            field: "split.kind",
+                            message: format!(
+                                "user {} of {} has a {:?} target at position {} after a {:?} one; a predefined split needs each user's training targets before their validation and test targets",
+                                dataset
+                                    .user_ids
+                                    .get(user as usize)
+                                    .map_or("?", String::as_str),
+                                dataset.name,
+                                user_parts[at + 1],
+                                at + 1,
+                                user_parts[at],
+                            ),
+                        });
+                    }
+                    // Position 0 has no history: never a sample, whatever its part.
+                    for position in 1..items.len() as u32 {
+                        let sample = Sample { user, position };
+                        match parts[start + position as usize] {
+                            SplitPart::Context => {}
+                            SplitPart::Train => train.push(sample),
+                            SplitPart::Valid => valid.push(sample),
+                            SplitPart::Test => test.push(sample),
+                        }
+                    }
+                }
+            }
             SplitKind::LeaveOneOut => {
                 for (user, items) in sequences.iter() {
                     let n = items.len() as u32;
@@ -159,7 +220,15 @@ impl Split {
         if train.is_empty() || test.is_empty() {
             return Err(DataError::Empty {
                 context: format!("{} split of {}", split_name(config.kind), dataset.name),
-                hint: " in the training or test part: the sequences are too short".into(),
+                hint: if config.kind == SplitKind::Predefined {
+                    format!(
+                        " in the {} part: the split's files hold no such samples (is its {} file missing?); `--set data.split.kind=\"leave-one-out\"` uses the sequences the files hold without their split",
+                        if train.is_empty() { "training" } else { "test" },
+                        if train.is_empty() { "train" } else { "test" },
+                    )
+                } else {
+                    " in the training or test part: the sequences are too short".into()
+                },
             });
         }
         Ok(Split {
@@ -198,8 +267,9 @@ impl Split {
     /// - leave-one-out: every interaction except the validation and test targets (users with
     ///   fewer than 3 items are never evaluated and keep them all; a 3-item user keeps only the
     ///   first, which is no training target but was consumed before the held-out ones);
-    /// - temporal: the prefix up to the user's last training target (nothing for a user whose
-    ///   first target falls after the training cut, so nothing from after it is counted).
+    /// - temporal and predefined: the prefix up to the user's last training target (nothing for
+    ///   a user whose first target falls after the training cut, so nothing from after it is
+    ///   counted).
     ///
     /// Users with an empty part are left out.
     pub fn training_part<'a>(&self, dataset: &'a Dataset) -> Vec<(UserId, &'a [ItemId])> {
@@ -217,12 +287,14 @@ impl Split {
                 })
                 .filter(|(_, part)| !part.is_empty())
                 .collect(),
-            SplitKind::Temporal => self.train_sequences(dataset),
+            SplitKind::Temporal | SplitKind::Predefined => self.train_sequences(dataset),
         }
     }
 
     /// Each user's training prefix (the items up to and including the last training target),
-    /// for training with a target at every position.
+    /// for training with a target at every position. Under a predefined split, context positions
+    /// before the first training target (items known only from a later sample's history) are
+    /// trained on too: they were consumed before every held-out target.
     pub fn train_sequences<'a>(&self, dataset: &'a Dataset) -> Vec<(UserId, &'a [ItemId])> {
         let mut out: Vec<(UserId, &'a [ItemId])> = Vec::new();
         for sample in &self.train {
@@ -240,6 +312,7 @@ fn split_name(kind: SplitKind) -> &'static str {
     match kind {
         SplitKind::LeaveOneOut => "leave-one-out",
         SplitKind::Temporal => "temporal",
+        SplitKind::Predefined => "predefined",
     }
 }
 

@@ -26,6 +26,10 @@ pub struct DataStats {
     pub head_items: usize,
     /// Long-tail items (everything else, unseen items included).
     pub tail_items: usize,
+    /// For a source with its own split: how many interactions its files mark as context (known
+    /// only from a history), train, valid and test targets, whatever split is used.
+    #[serde(default)]
+    pub parts: Option<[usize; 4]>,
 }
 
 impl DataStats {
@@ -46,6 +50,13 @@ impl DataStats {
             test_samples: split.test.len(),
             head_items: popularity.head_size(),
             tail_items: popularity.tail_size(),
+            parts: dataset.parts.as_ref().map(|parts| {
+                let mut counts = [0; 4];
+                for &part in parts {
+                    counts[part as usize] += 1;
+                }
+                counts
+            }),
         })
     }
 }
@@ -87,6 +98,12 @@ impl std::fmt::Display for DataStats {
             self.valid_samples,
             self.test_samples
         )?;
+        if let Some([context, train, valid, test]) = self.parts {
+            writeln!(
+                f,
+                "the files' own split: {train} train / {valid} valid / {test} test targets, {context} context-only interactions"
+            )?;
+        }
         writeln!(
             f,
             "head items (80% of training interactions): {}, tail items: {}",

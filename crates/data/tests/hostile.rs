@@ -47,6 +47,18 @@ fn samples() -> Vec<(&'static str, &'static str, bool)> {
             "{\"rating\": 3.0, \"user_id\": \"A\", \"parent_asin\": \"B\", \"timestamp\": 881250949000}\n",
             true,
         ),
+        (
+            "test/Toys_5.csv",
+            "user_id,history_item_id,item_id,history_item_title,history_timestamp,timestamp\n\
+             A1,\"[3, 4]\",5,\"['x, \"\"y\"\"', 'z']\",\"[10, 11]\",12\n\
+             A1,\"[3, 4, 5]\",6,\"['a']\",\"[10, 11, 12]\",13\n",
+            false,
+        ),
+        (
+            "x.test.inter",
+            "user_id:token\titem_id_list:token_seq\titem_id:token\ttimestamp:float\n1\t2 3\t4\t9\n1\t2 3 4\t5\t10\n",
+            false,
+        ),
     ]
 }
 
@@ -148,6 +160,7 @@ fn hostile_inputs_end_in_a_load_or_a_named_error() {
     let mut loaded = 0;
     for (name, text, compressed) in samples() {
         let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         for round in 0..120 {
             let plain = mutate(text.as_bytes(), &mut rng);
             let bytes = match (compressed, round % 3) {

@@ -89,6 +89,31 @@ impl Experiment {
         Ok(experiment)
     }
 
+    /// An experiment over one data file with default settings (a file that carries its own
+    /// split gets it, with no filter; see `DataConfig::from_path`) and `key=value` overrides,
+    /// as `latentr3 data stats <file>` reads it.
+    pub fn for_file(path: &Path, overrides: &[String]) -> Result<Experiment> {
+        let mut experiment = Experiment {
+            name: path.file_stem().map(|s| s.to_string_lossy().into_owned()),
+            data: DataConfig::from_path(path),
+            ..Experiment::default()
+        };
+        if !overrides.is_empty() {
+            let invalid = |message: String| Error::Experiment {
+                path: path.to_path_buf(),
+                message,
+            };
+            let mut table: toml::Table =
+                toml::from_str(&experiment.to_toml()).map_err(|e| invalid(e.to_string()))?;
+            for assignment in overrides {
+                apply_override(&mut table, assignment)?;
+            }
+            experiment = Experiment::deserialize(toml::Value::Table(table))
+                .map_err(|e| invalid(format!("with --set {}: {e}", overrides.join(" --set "))))?;
+        }
+        Ok(experiment)
+    }
+
     /// Checks the settings before any work starts, naming the section and the setting:
     ///
     /// | section | refused |
@@ -219,6 +244,30 @@ mod tests {
             message.contains("user_cores") && message.contains("line 3"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_data_file_alone_takes_overrides_and_its_own_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("u.data");
+        std::fs::write(&plain, "1\t1\t5\t1\n").unwrap();
+        let experiment = Experiment::for_file(&plain, &["data.filter.user_core=2".into()]).unwrap();
+        assert_eq!(experiment.data.filter.user_core, 2);
+        assert_eq!(
+            experiment.data.split.kind,
+            latentr3_data::SplitKind::LeaveOneOut
+        );
+        let error = Experiment::for_file(&plain, &["data.filter.user_cores=2".into()]);
+        assert!(error.unwrap_err().to_string().contains("user_cores"));
+        // A RecBole benchmark file carries its split: no filter, split.kind = "predefined".
+        let split = dir.path().join("ml.test.inter");
+        std::fs::write(&split, "user_id:token\titem_id:token\n1\t2\n").unwrap();
+        let experiment = Experiment::for_file(&split, &[]).unwrap();
+        assert_eq!(
+            experiment.data.split.kind,
+            latentr3_data::SplitKind::Predefined
+        );
+        assert_eq!(experiment.data.filter, latentr3_data::FilterConfig::none());
     }
 
     #[test]

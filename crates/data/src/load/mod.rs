@@ -19,16 +19,19 @@ use std::path::Path;
 
 use crate::error::{DataError, Result};
 use crate::format::{Format, Reading};
+use crate::split::SplitPart;
 
 mod delimited;
 mod ids;
 mod json;
 mod layout;
+mod predefined;
 mod sequences;
 mod titles;
 
 use delimited::read_delimited;
 use json::read_json_lines;
+pub(crate) use predefined::{d3_titles_file, is_d3_csv, part_files, read_d3_titles};
 pub(crate) use sequences::{TxtShape, txt_shape};
 use sequences::{read_sequence_lines, read_user_items_json};
 pub use titles::read_titles;
@@ -50,6 +53,10 @@ pub struct Interactions {
     /// The file has no timestamps (its order is the time order): `timestamp` is the row number,
     /// and a temporal split is refused.
     pub untimed: bool,
+    /// The split part of each row, for files that carry their own split (D3-style CSVs, RecBole
+    /// benchmark files). Such rows come grouped in sequence order per user, and preprocessing
+    /// keeps that order.
+    pub parts: Option<Vec<SplitPart>>,
 }
 
 impl Interactions {
@@ -90,6 +97,10 @@ pub fn read_interactions(
         Reading::JsonLines { .. } => read_json_lines(path, format, reader)?,
         Reading::SequenceLines { pairs } => read_sequence_lines(path, format, reader, pairs)?,
         Reading::UserItemsJson => read_user_items_json(path, format, reader)?,
+        Reading::Predefined => {
+            drop(reader);
+            predefined::read(path, format)?
+        }
         Reading::Delimited { .. } | Reading::TypedHeader => {
             read_delimited(path, format, reader, options)?
         }

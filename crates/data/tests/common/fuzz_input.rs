@@ -22,6 +22,12 @@ pub const FUZZ_NAMES: [&str; 15] = [
 ];
 const FUZZ_TITLES_FROM: usize = 9;
 
+/// Predefined splits, picked by a first byte of 240 or more (added after the inputs in
+/// tests/fuzz_found were found; their first bytes are below 240, so they keep their names):
+/// the test part of a D3-style split, and of a RecBole benchmark split.
+pub const FUZZ_SPLIT_NAMES: [&str; 2] = ["test/Toys_5.csv", "x.test.inter"];
+const FUZZ_SPLITS_FROM: u8 = 240;
+
 /// Writes the file `data` describes into `dir` and reads it; `None` for inputs too short.
 /// Returns whether it loaded, or the error's message.
 pub fn read_fuzz_input(dir: &std::path::Path, data: &[u8]) -> Option<Result<(), String>> {
@@ -29,9 +35,15 @@ pub fn read_fuzz_input(dir: &std::path::Path, data: &[u8]) -> Option<Result<(), 
         return None;
     };
     let index = usize::from(*which) % FUZZ_NAMES.len();
-    let path = dir.join(FUZZ_NAMES[index]);
+    let name = if *which >= FUZZ_SPLITS_FROM {
+        FUZZ_SPLIT_NAMES[usize::from(*which - FUZZ_SPLITS_FROM) % FUZZ_SPLIT_NAMES.len()]
+    } else {
+        FUZZ_NAMES[index]
+    };
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent()?).ok()?;
     std::fs::write(&path, file).ok()?;
-    let outcome = if index >= FUZZ_TITLES_FROM {
+    let outcome = if *which < FUZZ_SPLITS_FROM && index >= FUZZ_TITLES_FROM {
         latentr3_data::read_titles(&path).map(|_| ())
     } else {
         latentr3_data::Format::detect(&path).and_then(|format| {
