@@ -99,6 +99,7 @@ pub struct RlProgress {
     /// Standard-normal draws taken so far by the exploration noise generator; a resumed stage
     /// draws (and drops) as many, so its noise continues where it stopped.
     pub noise_draws: u64,
+    /// The best validation's step; 0: the model the stage started from is still the best.
     pub best_step: usize,
     pub best_metric: f64,
     pub best_valid: Report,
@@ -115,6 +116,9 @@ pub struct RlProgress {
 pub struct RlState<'a, E: SequenceBackbone = Backbone> {
     /// The current model (its head as trained so far).
     pub model: &'a Recommender<E>,
+    /// The best validated model so far: the model the stage was given until an RL head beats
+    /// it.
+    pub best: &'a Recommender<E>,
     pub optimizer: &'a ModuleOptimizer,
     pub progress: &'a RlProgress,
 }
@@ -177,8 +181,11 @@ pub enum StopReason {
 /// What the RL stage produced.
 #[derive(Debug, Clone)]
 pub struct RlOutcome<E: SequenceBackbone = Backbone> {
-    /// The model with the best validated head (without autodiff).
+    /// The model with the best validated head (without autodiff): the model the stage was
+    /// given unless some RL validation beat it on `rl.monitor`.
     pub best: Recommender<E>,
+    /// The step of that validation; 0 when no RL validation beat the model the stage was given
+    /// (its validation is the incumbent, so a stage never hands back a worse head).
     pub best_step: usize,
     pub best_valid: Report,
     /// The SFT model's validation report.
@@ -347,6 +354,8 @@ pub fn train_with<E: SequenceBackbone>(
             );
             (head.valid(), resume.optimizer, best, Some(p))
         }
+        // The SFT model is the incumbent (filled in once it is validated below): the stage
+        // never hands back a head that validates worse than the one it was given.
         None => (head.valid(), optimizer(config), BestSoFar::new(), None),
     };
     let mut policy = Policy {
@@ -378,6 +387,26 @@ pub fn train_with<E: SequenceBackbone>(
             .map(|e| e.report)
     };
     let reference = evaluate(&policy.frozen)?;
+    let best = match best.best() {
+        Some(_) => best,
+        None => {
+            let metric = reference.metric(&config.monitor).ok_or_else(|| {
+                TrainError::Setting(format!(
+                    "rl.monitor `{}` is not in the report",
+                    config.monitor
+                ))
+            })?;
+            BestSoFar::resumed(
+                Best {
+                    model: policy.frozen.clone(),
+                    at: 0,
+                    report: reference.clone(),
+                    metric,
+                },
+                0,
+            )
+        }
+    };
     let mut selection = Selection {
         evaluate: &evaluate,
         monitor: CollapseMonitor::new(data.collapse.clone(), reference.clone()),
@@ -559,6 +588,7 @@ impl<E: SequenceBackbone> Selection<'_, E> {
             },
             &RlState {
                 model: &model,
+                best: &best.model,
                 optimizer: &policy.optimizer,
                 progress: &progress,
             },

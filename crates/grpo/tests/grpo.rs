@@ -391,6 +391,42 @@ fn settings_and_models_it_cannot_train_are_refused() {
 
 /// A reward that turns NaN in the second batch stops the stage with an error naming that step
 /// (never a silently poisoned head).
+/// A stage that only makes the head worse hands back the head it was given: the SFT model is
+/// the incumbent of the stage's model selection (a reward that pushes the target's probability
+/// down, at a large learning rate).
+#[test]
+fn a_stage_that_only_hurts_hands_back_the_sft_head() {
+    struct Unlearn;
+    impl Reward for Unlearn {
+        fn name(&self) -> String {
+            "unlearn".into()
+        }
+        fn score(&self, outcome: &Outcome<'_>, _: Option<&Ranked<'_>>) -> f64 {
+            -outcome.log_prob
+        }
+    }
+    let f = fixture();
+    let device = Device::default();
+    let sft = fine_tuned(&f, &device, BackboneKind::Sasrec);
+    let rewards = Rewards::default().with(1.0, Unlearn);
+    let config = RlConfig {
+        eval_every: 2,
+        lr: 1.0,
+        ..quick(RlConfig::default())
+    };
+    let (outcome, steps) = run_with(&f, &sft, &config, Some(&rewards)).unwrap();
+    assert!(steps.len() >= 4, "{} steps", steps.len());
+    assert_eq!(
+        outcome.best_step, 0,
+        "an RL head that validates worse was kept"
+    );
+    assert_eq!(parameters(&outcome.best), parameters(&sft));
+    assert_eq!(
+        outcome.best_valid.metric("NDCG@10"),
+        outcome.reference_valid.metric("NDCG@10")
+    );
+}
+
 #[test]
 fn a_non_finite_reward_stops_the_stage_naming_its_step() {
     struct PoisonAfterFirstBatch(std::sync::atomic::AtomicUsize);

@@ -117,7 +117,8 @@ impl std::fmt::Display for RunReport {
 pub struct RlSummary {
     /// Optimisation steps (batches) taken.
     pub steps: usize,
-    /// The step of the best validation (the `rl.bpk` checkpoint).
+    /// The step of the best validation (the `rl.bpk` checkpoint); 0 when no RL validation beat
+    /// the SFT head, which the stage then hands back unchanged.
     pub best_step: usize,
     /// `finished`, `alarm` or `patience`.
     pub stop: String,
@@ -632,8 +633,11 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
         // The best model first: a kill between the two writes leaves `rl.bpk` one validation
         // ahead of `rl-last/`, and the resumed stage, deterministic, repeats that validation
         // and replaces its best with the same head. The other order would lose a best.
-        if log.improved {
-            save_checkpoint(state.model, &self.checkpoints.join("rl.bpk"))?;
+        // The first validation writes it whatever its result: while no RL head beats the SFT
+        // head, the best is the SFT head, and `rl.bpk` is what the stage hands back.
+        let best = self.checkpoints.join("rl.bpk");
+        if log.improved || !best.exists() {
+            save_checkpoint(state.best, &best)?;
         }
         save_rl_last(&self.checkpoints, state)
     }
@@ -739,13 +743,23 @@ impl RlRun<'_> {
             ));
             return Ok(RlStage::Interrupted);
         }
-        observer.message(&format!(
-            "RL: best step {} of {} ({:?}), {:.1}s",
-            outcome.best_step,
-            outcome.steps,
-            outcome.stop,
-            started.elapsed().as_secs_f64()
-        ));
+        observer.message(&if outcome.best_step == 0 {
+            format!(
+                "RL: no validation of {} steps beat the SFT head on {}; the SFT head is kept ({:?}), {:.1}s",
+                outcome.steps,
+                experiment.rl.monitor,
+                outcome.stop,
+                started.elapsed().as_secs_f64()
+            )
+        } else {
+            format!(
+                "RL: best step {} of {} ({:?}), {:.1}s",
+                outcome.best_step,
+                outcome.steps,
+                outcome.stop,
+                started.elapsed().as_secs_f64()
+            )
+        });
         Ok(RlStage::Done(outcome))
     }
 }
