@@ -85,7 +85,9 @@ def main(binary, kills=20, seed=2026):
     whole = os.path.join(work, "whole")
     started = time.monotonic()
     process, final = start([binary, "train", "--config", config, "--out", whole])
-    final.wait()
+    if not final.wait(timeout=600):
+        process.kill()
+        sys.exit(f"the uninterrupted run never printed a line starting {FINAL!r}")
     final_started = time.monotonic()
     if process.wait() != 0:
         sys.exit("the uninterrupted run failed")

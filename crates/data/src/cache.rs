@@ -11,8 +11,8 @@ use crate::dataset::Dataset;
 use crate::error::{DataError, Result};
 
 /// Bumped whenever the processed representation or preprocessing semantics change.
-// 2: `Dataset::untimed`. 3: `Dataset::parts`.
-const CACHE_VERSION: u32 = 3;
+// 2: `Dataset::untimed`. 3: `Dataset::parts`. 4: `Dataset::categories`.
+const CACHE_VERSION: u32 = 4;
 
 /// A 128-bit fingerprint of a file's content.
 pub fn fingerprint_file(path: &Path) -> Result<u128> {

@@ -1,12 +1,13 @@
 //! The `[data]` section of an experiment, and loading a dataset from it (with the cache).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cache;
-use crate::dataset::Dataset;
+use crate::dataset::{Categories, Dataset};
 use crate::error::{DataError, Result};
 use crate::format::Format;
 use crate::preprocess::{FilterConfig, preprocess};
@@ -144,6 +145,9 @@ impl DataConfig {
         };
         let raw = source.read()?;
         let mut dataset = preprocess(raw, &self.filter, &source.name(), &source.describe())?;
+        if let Some(categories) = source.categories()? {
+            dataset.categories = Some(categories_by_dense_id(&dataset.item_ids, &categories));
+        }
         if let Some(titles) = source.titles()? {
             dataset.titles = Some(
                 dataset
@@ -166,6 +170,33 @@ impl DataConfig {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// Categories by dense item id from categories by original id; names sorted.
+fn categories_by_dense_id(
+    item_ids: &[String],
+    by_original: &HashMap<String, Vec<String>>,
+) -> Categories {
+    let mut names: Vec<String> = item_ids
+        .iter()
+        .filter_map(|id| by_original.get(id))
+        .flatten()
+        .cloned()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let lists = item_ids
+        .iter()
+        .map(|id| {
+            by_original.get(id).map_or_else(Vec::new, |list| {
+                list.iter()
+                    .filter_map(|name| names.binary_search(name).ok())
+                    .map(|g| g as u32)
+                    .collect()
+            })
+        })
+        .collect();
+    Categories::from_lists(names, lists)
 }
 
 /// How the cache served a load.

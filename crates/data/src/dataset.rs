@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::split::SplitPart;
+pub use latentr3_eval::Categories;
 
 /// A dense item id: `1..=num_items`; 0 is reserved for padding.
 pub type ItemId = u32;
@@ -147,6 +148,10 @@ pub struct Dataset {
     /// carries its own split (`split.kind = "predefined"`).
     #[serde(default)]
     pub parts: Option<Vec<SplitPart>>,
+    /// Item categories by dense item id (genres, store categories, synthetic topics), where
+    /// the source has them; what the category metrics and rewards need.
+    #[serde(default)]
+    pub categories: Option<Categories>,
 }
 
 impl Dataset {

@@ -57,11 +57,11 @@ pub mod synthetic;
 pub use batch::{EvalBatch, TrainBatch, TrainBatcher, eval_batches};
 pub use config::{CacheUse, DataConfig, Loaded};
 pub use dataset::{
-    Dataset, InteractionStats, ItemId, LengthQuantiles, PAD, Sequences, UserId, gini,
+    Categories, Dataset, InteractionStats, ItemId, LengthQuantiles, PAD, Sequences, UserId, gini,
 };
 pub use error::{DataError, Result};
 pub use format::Format;
-pub use load::{Interactions, ReadOptions, read_interactions, read_titles};
+pub use load::{Interactions, ReadOptions, read_categories, read_interactions, read_titles};
 pub use popularity::Popularity;
 pub use preprocess::{FilterConfig, preprocess};
 pub use source::{CacheKey, FileSource, InteractionSource};

@@ -316,6 +316,7 @@ pub fn preprocess(
         filtered,
         untimed,
         parts: kept_parts,
+        categories: None,
     })
 }
 

@@ -46,8 +46,8 @@ use crate::cache;
 use crate::error::{DataError, Result};
 use crate::format::Format;
 use crate::load::{
-    Interactions, ReadOptions, d3_titles_file, part_files, read_d3_titles, read_interactions,
-    read_titles,
+    Interactions, ReadOptions, d3_titles_file, part_files, read_categories, read_d3_titles,
+    read_interactions, read_titles,
 };
 use crate::synthetic::{SyntheticConfig, generate};
 
@@ -79,6 +79,10 @@ pub trait InteractionSource {
     fn read(&self) -> Result<Interactions>;
     /// Titles by original item id, when the source has them.
     fn titles(&self) -> Result<Option<HashMap<String, String>>> {
+        Ok(None)
+    }
+    /// Categories by original item id (genres, store categories), when the source has them.
+    fn categories(&self) -> Result<Option<HashMap<String, Vec<String>>>> {
         Ok(None)
     }
 }
@@ -145,6 +149,16 @@ impl InteractionSource for FileSource {
             (None, _) => Ok(None),
         }
     }
+
+    /// The categories in the titles file, if it has any.
+    fn categories(&self) -> Result<Option<HashMap<String, Vec<String>>>> {
+        match &self.titles {
+            Some(titles) => {
+                read_categories(titles).map(|found| (!found.is_empty()).then_some(found))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 impl FileSource {
@@ -198,5 +212,19 @@ impl InteractionSource for SyntheticConfig {
 
     fn read(&self) -> Result<Interactions> {
         generate(self)
+    }
+
+    /// Each item's topic (items are dealt round-robin into topics).
+    fn categories(&self) -> Result<Option<HashMap<String, Vec<String>>>> {
+        Ok(Some(
+            (0..self.items)
+                .map(|item| {
+                    (
+                        format!("i{item}"),
+                        vec![format!("topic {}", item % self.topics)],
+                    )
+                })
+                .collect(),
+        ))
     }
 }

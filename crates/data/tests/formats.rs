@@ -233,6 +233,138 @@ fn titles_in_every_format() {
     assert_eq!(read_titles(&recbole).unwrap()["1"], "Toy Story");
 }
 
+#[test]
+fn categories_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // u.item: 19 genre flags after five fields (Action and Sci-Fi; none for item 2).
+    let mut flags = vec!["0"; 19];
+    flags[1] = "1";
+    flags[15] = "1";
+    let item = write(
+        dir.path(),
+        "u.item",
+        format!(
+            "1|Star Wars (1977)|01-Jan-1977||http://x|{}\n2|Nothing (1990)|01-Jan-1990||http://y|{}\n",
+            flags.join("|"),
+            ["0"; 19].join("|")
+        )
+        .as_bytes(),
+    );
+    let found = latentr3_data::read_categories(&item).unwrap();
+    assert_eq!(found["1"], strings(&["Action", "Sci-Fi"]));
+    assert!(!found.contains_key("2"));
+    let dat = write(
+        dir.path(),
+        "movies.dat",
+        b"1::Heat (1995)::Action|Crime|Thriller\n",
+    );
+    assert_eq!(
+        latentr3_data::read_categories(&dat).unwrap()["1"],
+        strings(&["Action", "Crime", "Thriller"])
+    );
+    let csv = write(
+        dir.path(),
+        "movies.csv",
+        b"movieId,title,genres\n11,\"American President, The (1995)\",Comedy|Drama|Romance\n12,X,(no genres listed)\n",
+    );
+    let found = latentr3_data::read_categories(&csv).unwrap();
+    assert_eq!(found["11"], strings(&["Comedy", "Drama", "Romance"]));
+    assert!(!found.contains_key("12"));
+    // Amazon 2014 paths (the root, the store's own category, left out), 2018 lists.
+    let meta = write(
+        dir.path(),
+        "meta_Toys.json",
+        b"{\"asin\": \"B1\", \"categories\": [[\"Toys & Games\", \"Puzzles\"], [\"Toys & Games\", \"Kids\"]]}\n{\"asin\": \"B2\", \"category\": [\"Toys & Games\", \"Kites\"]}\n",
+    );
+    let found = latentr3_data::read_categories(&meta).unwrap();
+    assert_eq!(found["B1"], strings(&["Puzzles", "Kids"]));
+    assert_eq!(found["B2"], strings(&["Kites"]));
+    let lcrec = write(
+        dir.path(),
+        "Instruments.item.json",
+        b"{\"7\": {\"title\": \"Pick\", \"categories\": \"Guitar,Accessories\"}}",
+    );
+    assert_eq!(
+        latentr3_data::read_categories(&lcrec).unwrap()["7"],
+        strings(&["Guitar", "Accessories"])
+    );
+    let recbole = write(
+        dir.path(),
+        "ml-100k.item",
+        b"item_id:token\tmovie_title:token_seq\tgenre:token_seq\n1\tToy Story\tAnimation Comedy\n",
+    );
+    assert_eq!(
+        latentr3_data::read_categories(&recbole).unwrap()["1"],
+        strings(&["Animation", "Comedy"])
+    );
+    // A titles file without categories gives none.
+    let plain = write(
+        dir.path(),
+        "x.item",
+        b"item_id:token\ttitle:token_seq\n1\tA\n",
+    );
+    assert!(latentr3_data::read_categories(&plain).unwrap().is_empty());
+}
+
+/// Categories reach the dataset by dense id: from the titles file, and the synthetic topics.
+#[test]
+fn categories_attach_to_dense_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "u.data", rows_for_cache().as_bytes());
+    let mut item = Vec::new();
+    for id in 1..=20 {
+        let mut flags = vec!["0"; 19];
+        flags[1 + id % 3] = "1";
+        item.extend_from_slice(format!("{id}|Movie {id}|d||u|{}\n", flags.join("|")).as_bytes());
+    }
+    let config = DataConfig {
+        titles: Some(write(dir.path(), "u.item", &item)),
+        cache: false,
+        filter: FilterConfig {
+            user_core: 2,
+            item_core: 2,
+            ..FilterConfig::default()
+        },
+        ..DataConfig::from_path(&path)
+    };
+    let dataset = config.load().unwrap().dataset;
+    let categories = dataset.categories.as_ref().expect("u.item has genres");
+    assert_eq!(categories.names, ["Action", "Adventure", "Animation"]);
+    for item in 1..=dataset.num_items() as u32 {
+        let original: usize = dataset.item_ids[item as usize].parse().unwrap();
+        let names: Vec<&str> = categories
+            .of(item)
+            .iter()
+            .map(|&g| categories.names[g as usize].as_str())
+            .collect();
+        assert_eq!(names, [["Action", "Adventure", "Animation"][original % 3]]);
+    }
+    let synthetic = DataConfig {
+        synthetic: Some(latentr3_data::SyntheticConfig {
+            users: 50,
+            items: 40,
+            topics: 4,
+            min_length: 5,
+            max_length: 20,
+            ..Default::default()
+        }),
+        ..DataConfig::default()
+    }
+    .load()
+    .unwrap()
+    .dataset;
+    let topics = synthetic.categories.as_ref().unwrap();
+    assert_eq!(topics.names.len(), 4);
+    for item in 1..=synthetic.num_items() as u32 {
+        let original: usize = synthetic.item_ids[item as usize][1..].parse().unwrap();
+        assert_eq!(
+            topics.names[topics.of(item)[0] as usize],
+            format!("topic {}", original % 4)
+        );
+    }
+}
+
 fn error_of(name: &str, bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), name, bytes);

@@ -263,7 +263,7 @@ fn hostile_titles_files_end_in_a_load_or_a_named_error() {
     let samples = [
         (
             "u.item",
-            "1|Toy Story (1995)|01-Jan-1995||http://x|0|0\n2|GoldenEye (1995)|x||y|0|1\n",
+            "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n2|GoldenEye (1995)|x||y|0|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0|1|0|0\n",
         ),
         (
             "movies.dat",
@@ -275,11 +275,15 @@ fn hostile_titles_files_end_in_a_load_or_a_named_error() {
         ),
         (
             "ml.item",
-            "item_id:token\tmovie_title:token_seq\trelease_year:token\n1\tToy Story\t1995\n",
+            "item_id:token\tmovie_title:token_seq\trelease_year:token\tgenre:token_seq\n1\tToy Story\t1995\tAnimation Comedy\n",
         ),
         (
             "meta_Toys.jsonl",
-            "{\"parent_asin\": \"B1\", \"title\": \"A toy\"}\n{\"parent_asin\": \"B2\", \"title\": \"B\"}\n",
+            "{\"parent_asin\": \"B1\", \"title\": \"A toy\", \"categories\": [\"Toys\", \"Kites\"]}\n{\"parent_asin\": \"B2\", \"title\": \"B\", \"categories\": [[\"Toys\", \"Puzzles\"]]}\n",
+        ),
+        (
+            "Instruments.item.json",
+            "{\"1\": {\"title\": \"Pick\", \"categories\": \"Guitar,Bass\"}, \"2\": {\"title\": \"Capo\"}}",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
@@ -298,7 +302,11 @@ fn hostile_titles_files_end_in_a_load_or_a_named_error() {
                 let bytes = if gzipped { gzip(&plain) } else { plain };
                 std::fs::write(&path, &bytes).unwrap();
                 tried += 1;
-                let outcome = catch_unwind(AssertUnwindSafe(|| latentr3_data::read_titles(&path)));
+                // Titles and categories come from the same files, by two readers.
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    latentr3_data::read_categories(&path)?;
+                    latentr3_data::read_titles(&path)
+                }));
                 match outcome {
                     Ok(Ok(_)) => loaded += 1,
                     Ok(Err(error)) => assert!(!error.to_string().is_empty()),

@@ -13,6 +13,10 @@ pub enum EvalError {
         "item statistics cover {got} item ids but the evaluator expects {expected} (padding included)"
     )]
     ItemStatsSize { got: usize, expected: usize },
+    #[error(
+        "item categories cover {got} item ids but the catalogue has {expected} (padding included)"
+    )]
+    CategoriesSize { got: usize, expected: usize },
     #[error("test case {index}: target {target} is not an item id in 1..={items}")]
     BadTarget {
         index: usize,

@@ -11,6 +11,8 @@
 //!   p_i with `p_i = x_i / (cases · K)`, and EntropyNorm@K the same over `ln n`; ARP@K = mean
 //!   over lists of the mean `c_i` of its items; APLT@K = mean over lists of |list ∩ tail| / K;
 //!   Novelty@K = mean over listed items of −log2((c_i + 1) / (|U_train| + 1)).
+//! - With item categories ([`Evaluator::with_categories`]): Miscalibration@K, CategoryILD@K and
+//!   CategoryCoverage@K, defined in [`categories`](crate::categories).
 //! - The short head is the most popular items holding 80% of training interactions; the tail
 //!   is every other item, unseen ones included (Abdollahpouri et al., RecSys 2017).
 //!
@@ -33,6 +35,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::categories::Categories;
 use crate::error::{EvalError, Result};
 use crate::ranking::rank_row;
 use crate::report::{Protocol, Report};
@@ -96,6 +99,13 @@ struct AtK {
     aplt: f64,
     novelty: f64,
     listed_items: u64,
+    /// Category metrics (zero without categories): sums and how many cases or lists counted.
+    miscalibration: f64,
+    calibrated_cases: u64,
+    ild: f64,
+    ild_lists: u64,
+    /// How many listed items fall in each category.
+    category_exposure: Vec<u64>,
 }
 
 /// Mergeable sums over any subset of test cases: evaluating batches separately and merging
@@ -109,7 +119,7 @@ pub struct Counters {
 }
 
 impl Counters {
-    fn new(ks: &[usize], slots: usize) -> Self {
+    fn new(ks: &[usize], slots: usize, categories: usize) -> Self {
         Counters {
             cases: 0,
             head_cases: 0,
@@ -130,6 +140,11 @@ impl Counters {
                     aplt: 0.0,
                     novelty: 0.0,
                     listed_items: 0,
+                    miscalibration: 0.0,
+                    calibrated_cases: 0,
+                    ild: 0.0,
+                    ild_lists: 0,
+                    category_exposure: vec![0; categories],
                 })
                 .collect(),
         }
@@ -156,6 +171,14 @@ impl Counters {
             a.aplt += b.aplt;
             a.novelty += b.novelty;
             a.listed_items += b.listed_items;
+            a.miscalibration += b.miscalibration;
+            a.calibrated_cases += b.calibrated_cases;
+            a.ild += b.ild;
+            a.ild_lists += b.ild_lists;
+            a.category_exposure
+                .iter_mut()
+                .zip(&b.category_exposure)
+                .for_each(|(x, y)| *x += y);
         }
     }
 
@@ -204,6 +227,7 @@ pub struct Evaluator {
     config: EvalConfig,
     stats: ItemStats,
     novelty: Vec<f64>,
+    categories: Option<Categories>,
 }
 
 impl Evaluator {
@@ -239,12 +263,35 @@ impl Evaluator {
             config,
             stats,
             novelty,
+            categories: None,
         })
+    }
+
+    /// Adds the category metrics (Miscalibration@K, CategoryILD@K, CategoryCoverage@K; see
+    /// [`categories`](crate::categories)) over these item categories.
+    pub fn with_categories(mut self, categories: Categories) -> Result<Evaluator> {
+        if categories.slots() != self.stats.counts.len() {
+            return Err(EvalError::CategoriesSize {
+                got: categories.slots(),
+                expected: self.stats.counts.len(),
+            });
+        }
+        self.categories = Some(categories);
+        Ok(self)
+    }
+
+    /// The item categories the category metrics use, if any.
+    pub fn categories(&self) -> Option<&Categories> {
+        self.categories.as_ref()
     }
 
     /// Empty counters for [`Evaluator::count_case`] and [`Counters::merge`].
     pub fn new_counters(&self) -> Counters {
-        Counters::new(&self.config.ks, self.stats.counts.len())
+        Counters::new(
+            &self.config.ks,
+            self.stats.counts.len(),
+            self.categories.as_ref().map_or(0, |c| c.names.len()),
+        )
     }
 
     /// The catalogue's popularity and head/tail partition.
@@ -354,6 +401,10 @@ impl Evaluator {
         let rank = rank_row(scores, target, excluded, k, top);
 
         let is_tail = self.stats.is_tail[target];
+        let profile = self
+            .categories
+            .as_ref()
+            .and_then(|c| c.profile(case.seen).map(|p| (c, p)));
         counters.cases += 1;
         if is_tail {
             counters.tail_cases += 1;
@@ -387,6 +438,23 @@ impl Evaluator {
             }
             at.aplt += tail as f64 / at.k as f64;
             at.listed_items += list.len() as u64;
+            if let Some(categories) = &self.categories {
+                for &item in list {
+                    for &g in categories.of(item) {
+                        at.category_exposure[g as usize] += 1;
+                    }
+                }
+                if let Some(distance) = categories.intra_list_distance(list) {
+                    at.ild += distance;
+                    at.ild_lists += 1;
+                }
+            }
+            if let Some((categories, p)) = &profile
+                && let Some(kl) = categories.miscalibration(p, list)
+            {
+                at.miscalibration += kl;
+                at.calibrated_cases += 1;
+            }
         }
         rank
     }
@@ -440,6 +508,24 @@ impl Evaluator {
             put("APLT", at.aplt / cases);
             if at.listed_items > 0 {
                 put("Novelty", at.novelty / at.listed_items as f64);
+            }
+            if let Some(categories) = &self.categories {
+                if at.calibrated_cases > 0 {
+                    put(
+                        "Miscalibration",
+                        at.miscalibration / at.calibrated_cases as f64,
+                    );
+                }
+                if at.ild_lists > 0 {
+                    put("CategoryILD", at.ild / at.ild_lists as f64);
+                }
+                if !categories.names.is_empty() {
+                    let shown = at.category_exposure.iter().filter(|&&x| x > 0).count();
+                    put(
+                        "CategoryCoverage",
+                        shown as f64 / categories.names.len() as f64,
+                    );
+                }
             }
         }
         Report {

@@ -3,7 +3,8 @@
 //! Full-ranking evaluation for sequential recommenders, independent of any model library:
 //!
 //! - [`Evaluator`]: HR, NDCG, MRR at several K; ItemCoverage, Gini, Entropy, ARP, APLT, Novelty;
-//!   head-target and tail-target accuracy. Streams scores batch by batch (memory is
+//!   head-target and tail-target accuracy; with item [`Categories`], miscalibration, category
+//!   intra-list diversity and category coverage. Streams scores batch by batch (memory is
 //!   `batch_size × items` per thread, not `users × items`), selects the top K by partial
 //!   selection and runs batches in parallel. Definitions: [`evaluator`], with
 //!   where they differ from RecBole and Elliot.
@@ -34,6 +35,7 @@
 
 pub mod baselines;
 pub mod bootstrap;
+pub mod categories;
 pub mod collapse;
 pub mod error;
 pub mod evaluator;
@@ -42,6 +44,7 @@ pub mod report;
 pub mod scorer;
 
 pub use bootstrap::{PairedComparison, compare_ranks, paired_bootstrap, per_case};
+pub use categories::Categories;
 pub use collapse::{Alarm, CollapseConfig, CollapseMonitor};
 pub use error::{EvalError, Result};
 pub use evaluator::{Counters, EvalConfig, Evaluation, Evaluator, ItemStats, gini, hit, mrr, ndcg};

@@ -37,7 +37,7 @@ pub struct Report {
 }
 
 /// Metric families in the order the table prints them.
-pub const METRIC_ORDER: [&str; 14] = [
+pub const METRIC_ORDER: [&str; 17] = [
     "HR",
     "NDCG",
     "MRR",
@@ -52,6 +52,9 @@ pub const METRIC_ORDER: [&str; 14] = [
     "ARP",
     "APLT",
     "Novelty",
+    "Miscalibration",
+    "CategoryILD",
+    "CategoryCoverage",
 ];
 
 impl Report {

@@ -442,3 +442,65 @@ fn report_json_has_protocol_and_named_metrics() {
         "{table}"
     );
 }
+
+/// Category metrics by hand. Items 1: {a}, 2: {a, b}, 3: {b}, 4: {c}, 5: none; no masking, so
+/// case A lists [1, 2] at K = 2 ([1] at K = 1) and case B lists [4, 1] ([4]).
+#[test]
+fn category_metrics_on_a_hand_computed_case() {
+    let categories = latentr3_eval::Categories::from_lists(
+        vec!["a".into(), "b".into(), "c".into()],
+        vec![vec![], vec![0], vec![0, 1], vec![1], vec![2], vec![]],
+    );
+    let config = |batch_size| EvalConfig {
+        ks: vec![1, 2],
+        mask_history: false,
+        batch_size,
+    };
+    let plain = Evaluator::new(config(8), stats()).unwrap();
+    let report = plain
+        .evaluate(&table_scorer, &cases(), "test")
+        .unwrap()
+        .report;
+    assert_eq!(
+        report.metric("Miscalibration@2"),
+        None,
+        "no categories, no metric"
+    );
+    for batch_size in [1, 8] {
+        let evaluator = Evaluator::new(config(batch_size), stats())
+            .unwrap()
+            .with_categories(categories.clone())
+            .unwrap();
+        let report = evaluator
+            .evaluate(&table_scorer, &cases(), "test")
+            .unwrap()
+            .report;
+        // Case A's history [1] is all a; its list [1, 2] is a 0.75, b 0.25; smoothed
+        // q̃(a) = 0.99 × 0.75 + 0.01 × 1. Case B has no history: not counted.
+        close(
+            report.metric("Miscalibration@2"),
+            (1.0f64 / 0.7525).ln(),
+            "Miscalibration@2",
+        );
+        close(report.metric("Miscalibration@1"), 0.0, "Miscalibration@1");
+        // Jaccard distances: [1, 2] 1 − 1/2, [4, 1] 1.
+        close(report.metric("CategoryILD@2"), 0.75, "CategoryILD@2");
+        assert_eq!(report.metric("CategoryILD@1"), None, "one item, no pair");
+        close(
+            report.metric("CategoryCoverage@2"),
+            1.0,
+            "CategoryCoverage@2",
+        );
+        close(
+            report.metric("CategoryCoverage@1"),
+            2.0 / 3.0,
+            "CategoryCoverage@1",
+        );
+    }
+    let short = latentr3_eval::Categories::from_lists(vec!["a".into()], vec![vec![], vec![0]]);
+    let error = Evaluator::new(config(8), stats())
+        .unwrap()
+        .with_categories(short)
+        .unwrap_err();
+    assert!(error.to_string().contains("cover 2 item ids"), "{error}");
+}

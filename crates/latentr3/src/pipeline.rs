@@ -743,23 +743,22 @@ impl RlRun<'_> {
             ));
             return Ok(RlStage::Interrupted);
         }
-        observer.message(&if outcome.best_step == 0 {
+        // One line whatever the outcome, starting `RL: best step` (scripts wait for it).
+        let kept = if outcome.best_step == 0 {
             format!(
-                "RL: no validation of {} steps beat the SFT head on {}; the SFT head is kept ({:?}), {:.1}s",
-                outcome.steps,
-                experiment.rl.monitor,
-                outcome.stop,
-                started.elapsed().as_secs_f64()
+                ", the SFT head: no RL validation beat it on {}",
+                experiment.rl.monitor
             )
         } else {
-            format!(
-                "RL: best step {} of {} ({:?}), {:.1}s",
-                outcome.best_step,
-                outcome.steps,
-                outcome.stop,
-                started.elapsed().as_secs_f64()
-            )
-        });
+            String::new()
+        };
+        observer.message(&format!(
+            "RL: best step {} of {}{kept} ({:?}), {:.1}s",
+            outcome.best_step,
+            outcome.steps,
+            outcome.stop,
+            started.elapsed().as_secs_f64()
+        ));
         Ok(RlStage::Done(outcome))
     }
 }

@@ -46,7 +46,10 @@ pub fn prepare(experiment: &Experiment, observer: &mut dyn Observer) -> Result<P
     let dataset = load_dataset(&experiment.data, observer)?.dataset;
     let split = Split::new(&dataset, &experiment.data.split)?;
     let popularity = Popularity::from_split(&dataset, &split);
-    let evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))?;
+    let mut evaluator = Evaluator::new(experiment.eval.clone(), item_stats(&popularity))?;
+    if let Some(categories) = &dataset.categories {
+        evaluator = evaluator.with_categories(categories.clone())?;
+    }
     Ok(Prepared {
         dataset,
         split,

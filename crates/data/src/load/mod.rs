@@ -34,7 +34,7 @@ use json::read_json_lines;
 pub(crate) use predefined::{d3_titles_file, is_d3_csv, part_files, read_d3_titles};
 pub(crate) use sequences::{TxtShape, txt_shape};
 use sequences::{read_sequence_lines, read_user_items_json};
-pub use titles::read_titles;
+pub use titles::{read_categories, read_titles};
 
 /// Interactions exactly as read from a file, one row per event, before any filtering.
 ///

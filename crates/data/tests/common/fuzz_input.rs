@@ -44,7 +44,8 @@ pub fn read_fuzz_input(dir: &std::path::Path, data: &[u8]) -> Option<Result<(), 
     std::fs::create_dir_all(path.parent()?).ok()?;
     std::fs::write(&path, file).ok()?;
     let outcome = if *which < FUZZ_SPLITS_FROM && index >= FUZZ_TITLES_FROM {
-        latentr3_data::read_titles(&path).map(|_| ())
+        latentr3_data::read_categories(&path)
+            .and_then(|_| latentr3_data::read_titles(&path).map(|_| ()))
     } else {
         latentr3_data::Format::detect(&path).and_then(|format| {
             let options = latentr3_data::ReadOptions {
