@@ -114,6 +114,37 @@ fn invalid_rl_settings_fail_before_training_and_train_init_checks_its_source() {
     );
     assert!(!missing.status.success(), "{}", stderr(&missing));
     assert!(!dir.path().join("nodata").exists(), "nothing is left");
+    // A reward that needs item categories, on data without them: refused before SFT.
+    let mut ratings = String::new();
+    for user in 1..=20 {
+        for step in 0..6 {
+            ratings.push_str(&format!(
+                "{user}\t{}\t5\t{}\n",
+                (user * 3 + step) % 40 + 1,
+                step
+            ));
+        }
+    }
+    std::fs::write(dir.path().join("u.data"), ratings).unwrap();
+    std::fs::write(
+        dir.path().join("plain.toml"),
+        "[data]\npath = \"u.data\"\n\n[data.filter]\nuser_core = 0\nitem_core = 0\n\n[rl]\nrewards = [{ kind = \"calibration\" }]\n",
+    )
+    .unwrap();
+    let refused = latentr3(
+        &["train", "--config", "plain.toml", "--out", "plain"],
+        dir.path(),
+    );
+    let message = stderr(&refused);
+    assert!(
+        !refused.status.success() && message.contains("calibration@10 needs item categories"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("sft epoch"),
+        "refused before SFT: {message}"
+    );
+    assert!(!dir.path().join("plain").exists(), "nothing is left");
     // A setting that once reached an assertion in the batcher: a message, no panic.
     let zero = latentr3(
         &["train", "--config", "x.toml", "--set", "sft.batch_size=0"],

@@ -84,7 +84,7 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.protocol_line())?;
-        write!(f, "{:<14}", "metric")?;
+        write!(f, "{:<18}", "metric")?;
         for k in &self.protocol.ks {
             write!(f, "{:>10}", format!("@{k}"))?;
         }
@@ -99,7 +99,7 @@ impl fmt::Display for Report {
             if values.iter().all(Option::is_none) {
                 continue;
             }
-            write!(f, "{family:<14}")?;
+            write!(f, "{family:<18}")?;
             for value in values {
                 match value {
                     Some(v) if v.abs() >= 100.0 => write!(f, "{v:>10.1}")?,

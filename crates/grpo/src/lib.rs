@@ -28,7 +28,7 @@ pub use advantage::{AdvantageStats, advantages};
 pub use config::{AdvantageKind, ObjectiveKind, RlConfig};
 /// The observer that ignores everything, shared with SFT and the `latentr3` library.
 pub use latentr3_model::Silent;
-pub use reward::{Outcome, Ranked, Reward, RewardKind, RewardTerm, Rewards};
+pub use reward::{Outcome, Ranked, Reward, RewardContext, RewardKind, RewardTerm, Rewards};
 pub use trainer::{
     EvalLog, Observer, Resume, RlData, RlOutcome, RlProgress, RlState, RlStepLog, RunOptions,
     StopReason, TermStats, optimizer, train, train_with,

@@ -1,6 +1,7 @@
 //! Where the reward is computed: each candidate latent of a group is scored against the
 //! sequence's true next item (no rollouts), and the reward terms read that one score row.
 
+use latentr3_eval::{Categories, Evaluator};
 use serde::{Deserialize, Serialize};
 
 /// One kind of reward.
@@ -15,6 +16,16 @@ pub enum RewardKind {
     Ndcg,
     /// The fraction of long-tail items in the top k: a lever against popularity collapse.
     TailBonus,
+    /// Minus the miscalibration of the top k against the user's history (Steck's KL, as the
+    /// evaluator's Miscalibration@K): lists whose category mix matches the user's. Needs item
+    /// categories.
+    Calibration,
+    /// The category intra-list distance of the top k (the evaluator's CategoryILD@K). Needs
+    /// item categories.
+    Diversity,
+    /// The mean novelty of the top k, `−log2((c_i + 1) / (|U_train| + 1))` (the evaluator's
+    /// Novelty@K): less popular items.
+    Novelty,
 }
 
 /// A weighted reward term, e.g. `{ kind = "ndcg", k = 10, weight = 1.0 }`.
@@ -24,7 +35,8 @@ pub struct RewardTerm {
     pub kind: RewardKind,
     #[serde(default = "default_weight")]
     pub weight: f64,
-    /// Cut-off of `ndcg` and `tail_bonus` (ignored by the others).
+    /// Cut-off of the list rewards (`ndcg`, `tail_bonus`, `calibration`, `diversity`,
+    /// `novelty`; ignored by the others).
     #[serde(default = "default_k")]
     pub k: usize,
 }
@@ -54,14 +66,27 @@ impl RewardTerm {
             RewardKind::LogProb => "log_prob".into(),
             RewardKind::Ndcg => format!("ndcg@{}", self.k),
             RewardKind::TailBonus => format!("tail_bonus@{}", self.k),
+            RewardKind::Calibration => format!("calibration@{}", self.k),
+            RewardKind::Diversity => format!("diversity@{}", self.k),
+            RewardKind::Novelty => format!("novelty@{}", self.k),
         }
+    }
+
+    /// Whether the term reads the `k` best items (or the target's rank).
+    fn is_list_reward(&self) -> bool {
+        !matches!(self.kind, RewardKind::NegPerplexity | RewardKind::LogProb)
+    }
+
+    /// Whether the term needs item categories.
+    pub fn needs_categories(&self) -> bool {
+        matches!(self.kind, RewardKind::Calibration | RewardKind::Diversity)
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         if !self.weight.is_finite() {
             return Err(format!("reward {}: weight must be finite", self.name()));
         }
-        if matches!(self.kind, RewardKind::Ndcg | RewardKind::TailBonus) && self.k == 0 {
+        if self.is_list_reward() && self.k == 0 {
             return Err(format!("reward {}: k must be at least 1", self.name()));
         }
         Ok(())
@@ -79,6 +104,9 @@ pub struct Outcome<'a> {
     /// [`Split::seen`](latentr3_data::Split::seen)) when masking is on, else empty: removed
     /// from the ranking as the evaluator removes it (never the target).
     pub masked: &'a [u32],
+    /// The user's whole earlier sequence, whatever the masking: what `calibration` compares
+    /// the list with.
+    pub history: &'a [u32],
 }
 
 /// The target's rank and the best items of one candidate's scores, under the evaluator's own
@@ -105,11 +133,41 @@ pub trait Reward: Send + Sync {
     fn score(&self, outcome: &Outcome<'_>, ranked: Option<&Ranked<'_>>) -> f64;
 }
 
+/// What the built-in list rewards read about items, from the evaluator's catalogue so that a
+/// reward and the metric of the same name agree.
+#[derive(Debug, Clone, Default)]
+pub struct RewardContext {
+    /// Whether each item id is in the long tail (`tail_bonus`).
+    pub is_tail: Vec<bool>,
+    /// Each item id's novelty, `−log2((c_i + 1) / (|U_train| + 1))` (`novelty`).
+    pub novelty: Vec<f64>,
+    /// Item categories (`calibration`, `diversity`).
+    pub categories: Option<Categories>,
+}
+
+impl RewardContext {
+    /// The context of an evaluator's catalogue: its head/tail partition, popularity and
+    /// categories.
+    pub fn of(evaluator: &Evaluator) -> RewardContext {
+        let stats = evaluator.stats();
+        let users = stats.train_users as f64 + 1.0;
+        RewardContext {
+            is_tail: stats.is_tail.clone(),
+            novelty: stats
+                .counts
+                .iter()
+                .map(|&c| -((c as f64 + 1.0) / users).log2())
+                .collect(),
+            categories: evaluator.categories().cloned(),
+        }
+    }
+}
+
 /// A reward kind of the TOML settings.
 struct BuiltIn {
     kind: RewardKind,
     k: usize,
-    is_tail: std::sync::Arc<Vec<bool>>,
+    context: std::sync::Arc<RewardContext>,
 }
 
 impl Reward for BuiltIn {
@@ -125,7 +183,10 @@ impl Reward for BuiltIn {
     fn ranking(&self) -> Option<usize> {
         match self.kind {
             RewardKind::Ndcg => Some(0),
-            RewardKind::TailBonus => Some(self.k),
+            RewardKind::TailBonus
+            | RewardKind::Calibration
+            | RewardKind::Diversity
+            | RewardKind::Novelty => Some(self.k),
             RewardKind::NegPerplexity | RewardKind::LogProb => None,
         }
     }
@@ -136,26 +197,64 @@ impl Reward for BuiltIn {
             RewardKind::LogProb => outcome.log_prob,
             RewardKind::Ndcg => latentr3_eval::ndcg(ranked.expect("ranked").rank, self.k),
             RewardKind::TailBonus => {
-                let top = ranked.expect("ranked").top;
-                let top = &top[..self.k.min(top.len())];
-                let tail = top
+                let tail = self
+                    .top(ranked)
                     .iter()
-                    .filter(|&&i| self.is_tail.get(i as usize).copied().unwrap_or(false))
+                    .filter(|&&i| {
+                        self.context
+                            .is_tail
+                            .get(i as usize)
+                            .copied()
+                            .unwrap_or(false)
+                    })
                     .count();
                 tail as f64 / self.k as f64
+            }
+            // Lists or histories without categories carry no signal: 0 for every member.
+            RewardKind::Calibration => self
+                .context
+                .categories
+                .as_ref()
+                .and_then(|c| {
+                    let profile = c.profile(outcome.history)?;
+                    c.miscalibration(&profile, self.top(ranked))
+                })
+                .map_or(0.0, |kl| -kl),
+            RewardKind::Diversity => self
+                .context
+                .categories
+                .as_ref()
+                .and_then(|c| c.intra_list_distance(self.top(ranked)))
+                .unwrap_or(0.0),
+            RewardKind::Novelty => {
+                let top = self.top(ranked);
+                if top.is_empty() {
+                    return 0.0;
+                }
+                top.iter()
+                    .map(|&i| self.context.novelty.get(i as usize).copied().unwrap_or(0.0))
+                    .sum::<f64>()
+                    / top.len() as f64
             }
         }
     }
 }
 
+impl BuiltIn {
+    /// The `k` best items of a ranked row.
+    fn top<'a>(&self, ranked: Option<&Ranked<'a>>) -> &'a [u32] {
+        let top = ranked.expect("ranked").top;
+        &top[..self.k.min(top.len())]
+    }
+}
+
 impl RewardTerm {
-    /// This term's reward; `is_tail[item]` marks long-tail items (as the evaluator's
-    /// `ItemStats`), which `tail_bonus` reads.
-    pub fn reward(&self, is_tail: std::sync::Arc<Vec<bool>>) -> Box<dyn Reward> {
+    /// This term's reward over the items `context` describes.
+    pub fn reward(&self, context: std::sync::Arc<RewardContext>) -> Box<dyn Reward> {
         Box::new(BuiltIn {
             kind: self.kind,
             k: self.k,
-            is_tail,
+            context,
         })
     }
 }
@@ -167,12 +266,23 @@ pub struct Rewards {
 }
 
 impl Rewards {
-    /// The reward terms of the settings; `is_tail[item]` marks long-tail items.
-    pub fn from_terms(terms: &[RewardTerm], is_tail: Vec<bool>) -> Rewards {
-        let is_tail = std::sync::Arc::new(is_tail);
-        terms.iter().fold(Rewards::default(), |rewards, term| {
-            rewards.with_boxed(term.weight, term.reward(is_tail.clone()))
-        })
+    /// The reward terms of the settings over the items `context` describes; refused, naming
+    /// the term, when a term needs item categories the context does not have.
+    pub fn from_terms(terms: &[RewardTerm], context: RewardContext) -> Result<Rewards, String> {
+        if let Some(term) = terms.iter().find(|t| t.needs_categories())
+            && context.categories.is_none()
+        {
+            return Err(format!(
+                "reward {} needs item categories and the dataset has none: give data.titles a \
+                 file with genres or categories (MovieLens u.item or movies.dat, RecBole .item \
+                 with a genre or class column, Amazon metadata, an LC-Rec .item.json)",
+                term.name()
+            ));
+        }
+        let context = std::sync::Arc::new(context);
+        Ok(terms.iter().fold(Rewards::default(), |rewards, term| {
+            rewards.with_boxed(term.weight, term.reward(context.clone()))
+        }))
     }
 
     /// Adds `reward` with `weight`.
@@ -242,12 +352,20 @@ impl Ranking {
 mod tests {
     use super::*;
 
+    fn context(is_tail: Vec<bool>) -> RewardContext {
+        RewardContext {
+            is_tail,
+            ..RewardContext::default()
+        }
+    }
+
     fn outcome<'a>(scores: &'a [f32], target: u32, masked: &'a [u32]) -> Outcome<'a> {
         Outcome {
             scores,
             target,
             log_prob: (0.25f64).ln(),
             masked,
+            history: masked,
         }
     }
 
@@ -271,8 +389,9 @@ mod tests {
                     k: 2,
                 },
             ],
-            is_tail,
-        );
+            context(is_tail),
+        )
+        .unwrap();
         let mut values = [0.0; 4];
         // Target 4 (0.7) ranks 2nd behind item 2; the top 2 are items 2 and 4 (one tail item).
         let total = rewards.score(&outcome(&scores, 4, &[]), &mut values);
@@ -326,8 +445,9 @@ mod tests {
                         k,
                     },
                 ],
-                is_tail.clone(),
-            );
+                context(is_tail.clone()),
+            )
+            .unwrap();
             let mut values = [0.0; 2];
             let masked: &[u32] = if mask { &seen } else { &[] };
             rewards.score(&outcome(&scores, target, masked), &mut values);
@@ -365,11 +485,130 @@ mod tests {
         }
     }
 
+    /// `calibration`, `diversity` and `novelty` equal the evaluator's Miscalibration (negated),
+    /// CategoryILD and Novelty at the same K, on random rows, categories and popularity.
+    #[test]
+    fn list_rewards_equal_the_evaluators_metrics_on_random_rows() {
+        use latentr3_eval::{Case, EvalConfig, ItemStats};
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(5);
+        for round in 0..300 {
+            let n = rng.random_range(3..30usize);
+            let k = rng.random_range(1..=n);
+            let names: Vec<String> = (0..rng.random_range(1..6))
+                .map(|g| format!("g{g}"))
+                .collect();
+            let lists: Vec<Vec<u32>> = (0..=n)
+                .map(|i| {
+                    if i == 0 || rng.random_bool(0.2) {
+                        Vec::new()
+                    } else {
+                        (0..rng.random_range(1..=names.len()))
+                            .map(|_| rng.random_range(0..names.len()) as u32)
+                            .collect()
+                    }
+                })
+                .collect();
+            let categories = Categories::from_lists(names, lists);
+            let stats = ItemStats {
+                counts: (0..=n).map(|_| rng.random_range(0..50)).collect(),
+                is_tail: vec![false; n + 1],
+                train_users: 60,
+            };
+            let scores: Vec<f32> = (0..=n)
+                .map(|_| match rng.random_range(0..12) {
+                    0 => f32::NAN,
+                    v => (v % 5) as f32,
+                })
+                .collect();
+            let target = rng.random_range(1..=n) as u32;
+            let seen: Vec<u32> = (0..rng.random_range(0..2 * n))
+                .map(|_| rng.random_range(1..=n) as u32)
+                .collect();
+            let mask = rng.random_bool(0.5);
+            let evaluator = Evaluator::new(
+                EvalConfig {
+                    ks: vec![k],
+                    mask_history: mask,
+                    batch_size: 1,
+                },
+                stats,
+            )
+            .unwrap()
+            .with_categories(categories)
+            .unwrap();
+            let term = |kind| RewardTerm {
+                kind,
+                weight: 1.0,
+                k,
+            };
+            let rewards = Rewards::from_terms(
+                &[
+                    term(RewardKind::Calibration),
+                    term(RewardKind::Diversity),
+                    term(RewardKind::Novelty),
+                ],
+                RewardContext::of(&evaluator),
+            )
+            .unwrap();
+            let mut values = [0.0; 3];
+            let outcome = Outcome {
+                scores: &scores,
+                target,
+                log_prob: 0.0,
+                masked: if mask { &seen } else { &[] },
+                history: &seen,
+            };
+            rewards.score(&outcome, &mut values);
+            let table = scores.clone();
+            let scorer = move |_: &[Case<'_>], out: &mut [f32]| out.copy_from_slice(&table);
+            let case = Case {
+                user: 0,
+                history: &[],
+                seen: &seen,
+                target,
+            };
+            let report = evaluator.evaluate(&scorer, &[case], "t").unwrap().report;
+            let metric = |name: &str| report.metric(&format!("{name}@{k}"));
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+            assert!(
+                close(-values[0], metric("Miscalibration").unwrap_or(0.0)),
+                "round {round}: {values:?} {:?}",
+                report.metrics
+            );
+            assert!(
+                close(values[1], metric("CategoryILD").unwrap_or(0.0)),
+                "round {round}"
+            );
+            assert!(
+                close(values[2], metric("Novelty").unwrap_or(0.0)),
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn rewards_that_need_categories_are_refused_without_them() {
+        let error = Rewards::from_terms(
+            &[RewardTerm::new(RewardKind::Diversity, 1.0)],
+            context(vec![false; 3]),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            error.contains("diversity@10 needs item categories"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn the_target_is_never_masked() {
         let scores = [0.0, 0.1, 0.9];
-        let rewards =
-            Rewards::from_terms(&[RewardTerm::new(RewardKind::Ndcg, 1.0)], vec![false; 3]);
+        let rewards = Rewards::from_terms(
+            &[RewardTerm::new(RewardKind::Ndcg, 1.0)],
+            context(vec![false; 3]),
+        )
+        .unwrap();
         let mut values = [0.0];
         rewards.score(&outcome(&scores, 2, &[2]), &mut values);
         assert_eq!(values[0], 1.0);

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::advantage::{AdvantageStats, advantages, stats};
 use crate::config::{ObjectiveKind, RlConfig};
 use crate::objective::{clip_fractions, clipped_surrogate, gaussian_log_ratio};
-use crate::reward::{Outcome, Rewards};
+use crate::reward::{Outcome, RewardContext, Rewards};
 
 /// The data the RL stage reads.
 pub struct RlData<'a> {
@@ -260,7 +260,8 @@ pub fn train<E: SequenceBackbone>(
     config: &RlConfig,
     observer: &mut dyn Observer<E>,
 ) -> Result<RlOutcome<E>, TrainError> {
-    let rewards = Rewards::from_terms(&config.rewards, data.evaluator.stats().is_tail.clone());
+    let rewards = Rewards::from_terms(&config.rewards, RewardContext::of(data.evaluator))
+        .map_err(TrainError::Setting)?;
     train_with(
         model,
         device,
@@ -378,7 +379,6 @@ pub fn train_with<E: SequenceBackbone>(
             "the training split has no targets".into(),
         ));
     }
-    let mask_history = data.evaluator.config().mask_history;
     let total_steps = config.epochs * batcher.num_batches();
 
     let evaluate = |model: &Recommender<E>| {
@@ -454,16 +454,8 @@ pub fn train_with<E: SequenceBackbone>(
             let started = Instant::now();
             let lr = config.learning_rate(cursor.step, total_steps);
             let step = cursor.step;
-            let mut log = rl_step(
-                &mut policy,
-                &batch,
-                config,
-                rewards,
-                mask_history.then_some(data),
-                lr,
-                &mut noise,
-            )
-            .map_err(|value| TrainError::NonFinite { step, epoch, value })?;
+            let mut log = rl_step(&mut policy, &batch, config, rewards, data, lr, &mut noise)
+                .map_err(|value| TrainError::NonFinite { step, epoch, value })?;
             log.step = step;
             log.epoch = epoch;
             let seconds = started.elapsed().as_secs_f64();
@@ -598,15 +590,16 @@ impl<E: SequenceBackbone> Selection<'_, E> {
 }
 
 /// One batch: sample a group of latents per sequence, reward them, and take `iterations`
-/// optimiser steps on the head. With `masking`, what each user had already seen before the
-/// target (the whole earlier sequence, as the evaluator masks it) leaves the rewards' ranking.
-/// Returns the log, or the non-finite loss value.
+/// optimiser steps on the head. With history masking on, what each user had already seen before the
+/// target (the whole earlier sequence, as the evaluator masks it) leaves the rewards' ranking;
+/// the list rewards read it as the user's history either way. Returns the log, or the
+/// non-finite loss value.
 fn rl_step<E: SequenceBackbone>(
     policy: &mut Policy<E>,
     batch: &TrainBatch,
     config: &RlConfig,
     rewards: &Rewards,
-    masking: Option<&RlData<'_>>,
+    data: &RlData<'_>,
     lr: f64,
     noise_source: &mut Noise,
 ) -> Result<RlStepLog, f64> {
@@ -671,14 +664,12 @@ fn rl_step<E: SequenceBackbone>(
     let slots = logits.dims()[1];
     let scores = floats(logits.detach());
     let log_prob_values = floats(first_log_probs.clone().detach());
-    let seen: Vec<&[u32]> = match masking {
-        Some(data) => batch
-            .last_targets
-            .iter()
-            .map(|&sample| data.split.seen(data.dataset, sample))
-            .collect(),
-        None => vec![&[][..]; rows],
-    };
+    let mask_history = data.evaluator.config().mask_history;
+    let seen: Vec<&[u32]> = batch
+        .last_targets
+        .iter()
+        .map(|&sample| data.split.seen(data.dataset, sample))
+        .collect();
     let terms = rewards.len();
     let scored: Vec<(f64, Vec<f64>)> = (0..rows * group)
         .into_par_iter()
@@ -690,7 +681,8 @@ fn rl_step<E: SequenceBackbone>(
                     scores: &scores[member * slots..(member + 1) * slots],
                     target: targets[row] as u32,
                     log_prob: f64::from(log_prob_values[member]),
-                    masked: seen[row],
+                    masked: if mask_history { seen[row] } else { &[] },
+                    history: seen[row],
                 },
                 &mut values,
             );

@@ -23,7 +23,7 @@ use burn::prelude::*;
 use latentr3_eval::{Evaluation, PairedComparison, Report};
 use latentr3_grpo::{EvalLog, RlData, RlOutcome, RlState};
 use latentr3_model::sft::{self, EpochLog, EpochState, RunOptions, SftData};
-use latentr3_model::{ModelScorer, Recommender, TrainError};
+use latentr3_model::{Mode, ModelScorer, Recommender, TrainError};
 use serde::{Deserialize, Serialize};
 
 use crate::card::ModelCard;
@@ -86,14 +86,14 @@ impl std::fmt::Display for RunReport {
         writeln!(f, "\nSFT vs RL checkpoint, {}", rl.protocol_line())?;
         writeln!(
             f,
-            "{:<16}{:>10}{:>10}{:>10}",
+            "{:<20}{:>10}{:>10}{:>10}",
             "metric", "SFT", "RL", "RL - SFT"
         )?;
         for (name, value) in &rl.metrics {
             let base = self.sft.metric(name).unwrap_or(f64::NAN);
             writeln!(
                 f,
-                "{name:<16}{base:>10.4}{value:>10.4}{:>+10.4}",
+                "{name:<20}{base:>10.4}{value:>10.4}{:>+10.4}",
                 value - base
             )?;
         }
@@ -101,7 +101,7 @@ impl std::fmt::Display for RunReport {
         for c in &self.rl_vs_sft {
             writeln!(
                 f,
-                "{:<16}[{:+.4}, {:+.4}]  {}",
+                "{:<20}[{:+.4}, {:+.4}]  {}",
                 c.metric,
                 c.low,
                 c.high,
@@ -205,7 +205,13 @@ pub fn train(
             (experiment, run, true, None, lock, false)
         }
     };
-    let prepared = match prepare(&experiment, observer) {
+    let prepared = match prepare(&experiment, observer).and_then(|prepared| {
+        // Rewards that need what the data lacks (categories) are refused before SFT runs.
+        if experiment.rl.epochs > 0 && experiment.model.mode == Mode::Latent {
+            rl_rewards(&experiment, &prepared)?;
+        }
+        Ok(prepared)
+    }) {
         Ok(prepared) => prepared,
         Err(error) => {
             // Nothing but the lock was written: leave no empty run directory behind.
@@ -643,6 +649,18 @@ impl latentr3_grpo::Observer for RlObserver<'_> {
     }
 }
 
+/// The RL stage's rewards over the prepared catalogue (its tail, popularity and categories).
+fn rl_rewards(experiment: &Experiment, prepared: &Prepared) -> Result<latentr3_grpo::Rewards> {
+    latentr3_grpo::Rewards::from_terms(
+        &experiment.rl.rewards,
+        latentr3_grpo::RewardContext::of(&prepared.evaluator),
+    )
+    .map_err(|message| Error::Setting {
+        section: "rl",
+        message,
+    })
+}
+
 /// How the RL stage of a run ended.
 // Built once per run: the size of the `Done` variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -709,10 +727,7 @@ impl RlRun<'_> {
             started,
             offset: sft_steps,
         };
-        let rewards = latentr3_grpo::Rewards::from_terms(
-            &experiment.rl.rewards,
-            prepared.evaluator.stats().is_tail.clone(),
-        );
+        let rewards = rl_rewards(experiment, prepared)?;
         let options = latentr3_grpo::RunOptions {
             resume,
             stop_after_steps: stop_after,
