@@ -488,6 +488,63 @@ fn train_writes_a_run_that_eval_and_recommend_read() {
     let sft: serde_json::Value = serde_json::from_str(&stdout(&sft)).unwrap();
     assert_eq!(sft["metrics"], report["sft"]["metrics"]);
 
+    // Re-ranked lists: λ = 0 is the model itself; a penalty and category diversity change the
+    // lists (the synthetic data's topics are its categories); a weight out of range is refused.
+    let rerank = |kind: &str, lambda: &str| {
+        let output = latentr3(
+            &[
+                "eval",
+                "--run",
+                "runs/tiny",
+                "--rerank",
+                kind,
+                "--lambda",
+                lambda,
+                "--json",
+            ],
+            dir.path(),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()
+    };
+    assert_eq!(rerank("diversity", "0")["metrics"], again["metrics"]);
+    let diverse = rerank("diversity", "1");
+    assert!(
+        diverse["protocol"]["split"]
+            .as_str()
+            .unwrap()
+            .contains("re-ranked by Diversity")
+    );
+    let ild = |report: &serde_json::Value| report["metrics"]["CategoryILD@10"].as_f64().unwrap();
+    assert!(
+        ild(&diverse) > ild(&again),
+        "{} vs {}",
+        ild(&diverse),
+        ild(&again)
+    );
+    let penalised = rerank("popularity-penalty", "5");
+    let arp = |report: &serde_json::Value| report["metrics"]["ARP@10"].as_f64().unwrap();
+    assert!(
+        arp(&penalised) < arp(&again),
+        "{} vs {}",
+        arp(&penalised),
+        arp(&again)
+    );
+    let refused = latentr3(
+        &[
+            "eval",
+            "--run",
+            "runs/tiny",
+            "--rerank",
+            "calibrated",
+            "--lambda",
+            "1.5",
+        ],
+        dir.path(),
+    );
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("[0, 1]"), "{}", stderr(&refused));
+
     // A run compared with itself: zero difference, an interval of [0, 0].
     let same = latentr3(
         &[

@@ -108,6 +108,18 @@ enum Command {
         /// Override a setting, such as `--set eval.mask_history=false` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// Re-rank the run's lists after scoring (no training): a popularity penalty, Steck's
+        /// calibrated greedy re-ranking, or category diversity (MMR); the last two need item
+        /// categories.
+        #[arg(long, value_enum, requires = "run", conflicts_with_all = ["compare", "compare_ranks", "write_ranks"])]
+        rerank: Option<RerankArg>,
+        /// The re-ranking weight: in [0, 1] for calibrated and diversity, >= 0 for the penalty
+        /// (0: the model's own lists).
+        #[arg(long, requires = "rerank", default_value_t = 0.5)]
+        lambda: f64,
+        /// Candidates per case the greedy re-rankers consider.
+        #[arg(long, requires = "rerank", default_value_t = 100)]
+        rerank_depth: usize,
         /// Evaluate the validation split instead of the test split.
         #[arg(long)]
         valid: bool,
@@ -152,6 +164,27 @@ enum DataCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Re-rankers of `latentr3 eval --run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RerankArg {
+    /// score - lambda * ln(1 + training interactions).
+    PopularityPenalty,
+    /// Steck's greedy calibration to the category mix of the user's history.
+    Calibrated,
+    /// Maximal marginal relevance over category (Jaccard) distance.
+    Diversity,
+}
+
+impl From<RerankArg> for latentr3::eval::RerankKind {
+    fn from(arg: RerankArg) -> Self {
+        match arg {
+            RerankArg::PopularityPenalty => latentr3::eval::RerankKind::PopularityPenalty,
+            RerankArg::Calibrated => latentr3::eval::RerankKind::Calibrated,
+            RerankArg::Diversity => latentr3::eval::RerankKind::Diversity,
+        }
+    }
 }
 
 /// Baselines `latentr3 eval` knows.
@@ -239,6 +272,9 @@ fn main() -> ExitCode {
             stage,
             compare_stage,
             overrides,
+            rerank,
+            lambda,
+            rerank_depth,
             valid,
             json,
         } => match (baseline, run, config) {
@@ -253,6 +289,7 @@ fn main() -> ExitCode {
                 write_ranks: write_ranks.as_deref(),
                 stage: stage.map(Into::into),
                 compare_stage: compare_stage.map(Into::into),
+                rerank: rerank.map(|kind| (kind.into(), lambda, rerank_depth)),
                 valid,
                 json,
             }),

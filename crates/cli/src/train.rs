@@ -57,6 +57,8 @@ pub struct EvalRun<'a> {
     pub write_ranks: Option<&'a Path>,
     pub stage: Option<Stage>,
     pub compare_stage: Option<Stage>,
+    /// Re-rank the run's lists: kind, weight and candidates per case.
+    pub rerank: Option<(latentr3::eval::RerankKind, f64, usize)>,
     pub valid: bool,
     pub json: bool,
 }
@@ -78,9 +80,20 @@ pub fn eval_run(what: EvalRun<'_>) -> Result<()> {
         )?;
         return print_comparison(&run.compare(&other, what.valid)?, what.json);
     }
-    let evaluation = match what.write_ranks {
-        Some(path) => run.write_ranks(path, what.valid)?,
-        None => run.evaluate(what.valid)?,
+    let evaluation = match (what.write_ranks, what.rerank) {
+        (Some(path), _) => run.write_ranks(path, what.valid)?,
+        (None, Some((kind, lambda, depth))) => {
+            let started = std::time::Instant::now();
+            let evaluation = run.evaluate_reranked(what.valid, kind, lambda, depth)?;
+            eprintln!(
+                "re-ranked {} cases in {:.2}s ({:.0} µs a case, scoring included)",
+                evaluation.ranks.len(),
+                started.elapsed().as_secs_f64(),
+                started.elapsed().as_secs_f64() * 1e6 / evaluation.ranks.len().max(1) as f64
+            );
+            evaluation
+        }
+        (None, None) => run.evaluate(what.valid)?,
     };
     if what.json {
         println!("{}", serde_json::to_string_pretty(&evaluation.report)?);

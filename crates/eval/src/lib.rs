@@ -12,6 +12,8 @@
 //! - [`ranking`]: the one ranking rule (ties against the target, NaN as −∞, masking of what
 //!   the user has already seen), shared by the evaluator, the RL rewards and `recommend`.
 //! - [`baselines`]: most-popular and uniform random.
+//! - [`rerank`]: post-hoc re-rankers over any scorer (popularity penalty, calibrated, category
+//!   diversity).
 //! - [`bootstrap`]: paired comparison with a seeded bootstrap 95% interval.
 //! - [`collapse`]: named alarms when coverage, Gini or APLT degrade against a reference.
 //!
@@ -41,6 +43,7 @@ pub mod error;
 pub mod evaluator;
 pub mod ranking;
 pub mod report;
+pub mod rerank;
 pub mod scorer;
 
 pub use bootstrap::{PairedComparison, compare_ranks, paired_bootstrap, per_case};
@@ -50,4 +53,5 @@ pub use error::{EvalError, Result};
 pub use evaluator::{Counters, EvalConfig, Evaluation, Evaluator, ItemStats, gini, hit, mrr, ndcg};
 pub use ranking::{rank_row, top_row};
 pub use report::{Protocol, Report};
+pub use rerank::{RerankKind, Reranked};
 pub use scorer::{Case, Scorer};

@@ -14,12 +14,12 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use latentr3_eval::{Case, Evaluation};
+use latentr3_eval::{Case, Evaluation, RerankKind, Reranked};
 use latentr3_model::{ModelScorer, Recommender};
 
 use crate::compare::{Comparison, ExternalRanks, RanksProtocol, paired_comparisons};
 use crate::error::{Error, Result};
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, ModeName};
 use crate::observer::Observer;
 use crate::pipeline::evaluate;
 use crate::prepare::{Prepared, prepare};
@@ -82,6 +82,64 @@ impl SavedRun {
     /// Evaluates the checkpoint on the test (or validation) cases.
     pub fn evaluate(&self, valid: bool) -> Result<Evaluation> {
         self.evaluate_on(&self.prepared.cases(valid), valid)
+    }
+
+    /// [`SavedRun::evaluate`] with the model's lists re-ranked after scoring
+    /// ([`latentr3_eval::rerank`]): the training-free trade-off that RL rewards are measured
+    /// against. The greedy kinds re-order the model's best `depth` candidates into a list of the
+    /// evaluator's largest K. `lambda` must be in [0, 1] for them (a weight) and finite and
+    /// non-negative for the popularity penalty.
+    pub fn evaluate_reranked(
+        &self,
+        valid: bool,
+        kind: RerankKind,
+        lambda: f64,
+        depth: usize,
+    ) -> Result<Evaluation> {
+        let evaluator = &self.prepared.evaluator;
+        let setting = |message: String| Error::Setting {
+            section: "eval",
+            message,
+        };
+        let greedy = kind != RerankKind::PopularityPenalty;
+        if !lambda.is_finite() || lambda < 0.0 || (greedy && lambda > 1.0) {
+            return Err(setting(format!(
+                "re-ranking weight {lambda} is out of range: {kind:?} takes {}",
+                if greedy {
+                    "a value in [0, 1]"
+                } else {
+                    "a finite value >= 0"
+                }
+            )));
+        }
+        if greedy && evaluator.categories().is_none() {
+            return Err(setting(format!(
+                "{kind:?} re-ranking needs item categories and {} has none: give data.titles a \
+                 file with genres or categories",
+                self.prepared.dataset.name
+            )));
+        }
+        let length = evaluator.config().ks.iter().copied().max().unwrap_or(1);
+        let base = ModelScorer::new(&self.model);
+        let reranked = Reranked {
+            base: &base,
+            kind,
+            lambda,
+            depth: depth.max(length),
+            length,
+            mask_history: evaluator.config().mask_history,
+            counts: &evaluator.stats().counts,
+            categories: evaluator.categories(),
+        };
+        let split = if valid { "valid" } else { "test" };
+        let mut evaluation = evaluator.evaluate(&reranked, &self.prepared.cases(valid), split)?;
+        evaluation.report.protocol.split = format!(
+            "{split} ({:?} split of {}, {} model re-ranked by {kind:?}, lambda {lambda})",
+            self.experiment.data.split.kind,
+            self.prepared.dataset.name,
+            self.experiment.model.mode_name()
+        );
+        Ok(evaluation)
     }
 
     /// [`SavedRun::evaluate`] on cases the caller built (and keeps for pairing).
