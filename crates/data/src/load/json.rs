@@ -32,12 +32,9 @@ pub(super) fn json_fields(
 pub(super) fn read_json_lines(
     path: &Path,
     format: Format,
-    mut reader: Box<dyn Read>,
+    reader: Box<dyn Read>,
 ) -> Result<Interactions> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
+    let bytes = read_all(path, reader)?;
     // Line numbers in errors come from `bytes`; polars reads `lines`, without blank lines.
     let compacted = check_lines_are_json(path, format, &bytes)?;
     let lines = compacted.as_deref().unwrap_or(&bytes);

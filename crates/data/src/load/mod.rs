@@ -173,6 +173,15 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>> {
     })
 }
 
+/// Every byte of an opened file (decompressed), errors naming `path`.
+pub(crate) fn read_all(path: &Path, mut reader: Box<dyn Read>) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::io(path, e))?;
+    Ok(bytes)
+}
+
 pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }

@@ -139,10 +139,7 @@ pub(crate) fn d3_titles_file(path: &Path) -> Option<PathBuf> {
 /// Reads a D3-style `info` file: `title \t id` a line. Titles are keyed by the id, as the
 /// split files name items.
 pub(crate) fn read_d3_titles(path: &Path) -> Result<HashMap<String, String>> {
-    let mut bytes = Vec::new();
-    open(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
+    let bytes = read_all(path, open(path)?)?;
     let text = utf8_text(path, &bytes)?;
     let mut titles = HashMap::new();
     for (index, line) in text.lines().enumerate() {
@@ -182,10 +179,7 @@ fn utf8_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
 pub(super) fn read(path: &Path, format: Format) -> Result<Interactions> {
     let mut rebuild = Rebuild::default();
     for (part, file) in part_files(path, format)? {
-        let mut bytes = Vec::new();
-        open(&file)?
-            .read_to_end(&mut bytes)
-            .map_err(|e| DataError::io(&file, e))?;
+        let bytes = read_all(&file, open(&file)?)?;
         let bytes = strip_bom(&bytes);
         match format {
             Format::D3Csv => read_d3_file(&file, part, bytes, &mut rebuild)?,

@@ -13,13 +13,10 @@ use super::*;
 pub(super) fn read_sequence_lines(
     path: &Path,
     format: Format,
-    mut reader: Box<dyn Read>,
+    reader: Box<dyn Read>,
     pairs: bool,
 ) -> Result<Interactions> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
+    let bytes = read_all(path, reader)?;
     let text = std::str::from_utf8(strip_bom(&bytes)).map_err(|e| {
         let line = bytecount(&bytes[..e.valid_up_to()]) + 1;
         let start = bytes[..e.valid_up_to()]
@@ -66,12 +63,9 @@ pub(super) fn read_sequence_lines(
 pub(super) fn read_user_items_json(
     path: &Path,
     format: Format,
-    mut reader: Box<dyn Read>,
+    reader: Box<dyn Read>,
 ) -> Result<Interactions> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
+    let bytes = read_all(path, reader)?;
     let malformed = |message: String| DataError::malformed(path, 1, message);
     let object: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(strip_bom(&bytes)).map_err(|e| {

@@ -1,7 +1,7 @@
 //! Item titles files.
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -63,10 +63,7 @@ pub fn read_titles(path: &Path) -> Result<HashMap<String, String>> {
 /// A titles or categories file's bytes (decompressed) and its lower-case name without `.gz`,
 /// which tells its format.
 fn read_item_file(path: &Path) -> Result<(Vec<u8>, String)> {
-    let mut bytes = Vec::new();
-    open(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, e))?;
+    let bytes = read_all(path, open(path)?)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
