@@ -6,14 +6,16 @@
 #  2. the Rust evaluator and its numpy peer (benches/numpy_eval.py) on one score file with
 #     ties, NaN and -inf: equal to 1e-9;
 #  3. `latentr3 data stats` and the pandas pipeline peer (benches/pandas_pipeline.py) on the
-#     same file: equal counts.
-# Needs python3 with numpy and pandas (installed from PyPI when missing).
+#     same file: equal counts;
+#  4. a small `latentr3 sweep`, run twice (the second trains nothing), read back by TensorBoard's
+#     own HParams plugin and its table recomputed from the runs' report.json files.
+# Needs python3 with numpy, pandas and tensorboard (installed from PyPI when missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-if ! python3 -c "import numpy, pandas" 2>/dev/null; then
-  python3 -m pip install --quiet numpy pandas
+if ! python3 -c "import numpy, pandas, tensorboard" 2>/dev/null; then
+  python3 -m pip install --quiet numpy pandas tensorboard
 fi
 
 cargo build --quiet -p latentr3-cli
@@ -95,6 +97,28 @@ for line in bad:
     print("  " + line)
 sys.exit(1 if bad else 0)
 PY
+
+cat > sweep.toml <<'TOML'
+[data]
+cache = false
+[data.synthetic]
+users = 80
+items = 40
+min_length = 6
+max_length = 14
+[sft]
+epochs = 2
+[rl]
+epochs = 1
+TOML
+sweep=("$bin/latentr3" sweep --config sweep.toml --row "backbone: model.mode=backbone"
+  --row latent --seeds 2 --pop --baseline backbone --out study)
+"${sweep[@]}" > first.md 2>/dev/null
+"${sweep[@]}" > second.md 2>second.log
+if ! grep -q "0 runs trained, 4 finished before" second.log || ! cmp -s first.md second.md; then
+  echo "sweep: the second run trained again or printed another table"; status=1
+fi
+python3 "$root/tests/reference/sweep_hparams.py" study 2 || status=1
 
 if [ "$status" -ne 0 ]; then
   echo "protocol checks: FAILED"

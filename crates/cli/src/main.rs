@@ -127,6 +127,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A study: train every row (a grid of settings, named rows, or both) with several seeds,
+    /// one run after another (finished runs are skipped, interrupted ones resumed), then print
+    /// and write one table: each metric's mean and 95% interval over seeds, and each row
+    /// against a baseline row (paired bootstrap on the same test cases).
+    Sweep {
+        /// The experiment file (TOML) every row starts from.
+        #[arg(long)]
+        config: PathBuf,
+        /// A grid axis, such as `--grid sft.lr=0.001,0.003` (repeatable: every combination).
+        #[arg(long, value_name = "KEY=V1,V2")]
+        grid: Vec<String>,
+        /// A named row, such as `--row "backbone: model.mode=backbone"`; several settings are
+        /// separated by `;` (repeatable; combined with every grid point).
+        #[arg(long, value_name = "NAME[: KEY=VALUE; ...]")]
+        row: Vec<String>,
+        /// Seeds per row: the experiment's sft.seed and rl.seed, then each plus 1, 2, ...
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        /// Add the most-popular baseline as a row (`most-popular`).
+        #[arg(long)]
+        pop: bool,
+        /// The row the others are compared with, as the table names it (a latent row with RL
+        /// appears twice, as `NAME [sft]` and `NAME [rl]`).
+        #[arg(long, value_name = "ROW")]
+        baseline: Option<String>,
+        /// The metrics of the printed table (default: HR and NDCG @5/10/20, head/tail
+        /// NDCG@10, coverage, Gini, APLT, epoch seconds); sweep.csv has them all.
+        #[arg(long, value_delimiter = ',', value_name = "M1,M2")]
+        metrics: Option<Vec<String>>,
+        /// Override a setting of every row (repeatable), before the row's own settings.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The study directory (runs/, sweep.md, sweep.csv, sweep-runs.csv, sweep.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// Compute device: cpu (burn's flex backend) or wgpu (with the wgpu feature).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+    },
     /// Top-K recommendations of a trained run for a history of original item ids.
     Recommend {
         #[arg(long)]
@@ -297,6 +336,31 @@ fn main() -> ExitCode {
                 "give --baseline pop|random with --config, or --run <run directory>"
             )),
         },
+        Command::Sweep {
+            config,
+            grid,
+            row,
+            seeds,
+            pop,
+            baseline,
+            metrics,
+            overrides,
+            out,
+            device,
+        } => train::sweep(
+            train::SweepArgs {
+                config,
+                grid,
+                rows: row,
+                seeds,
+                pop,
+                baseline,
+                metrics,
+                overrides,
+                out,
+            },
+            &device,
+        ),
         Command::Recommend {
             run,
             stage,

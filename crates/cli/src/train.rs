@@ -45,6 +45,51 @@ pub fn train(
     Ok(())
 }
 
+/// `latentr3 sweep`'s arguments.
+pub struct SweepArgs {
+    pub config: std::path::PathBuf,
+    pub grid: Vec<String>,
+    pub rows: Vec<String>,
+    pub seeds: usize,
+    pub pop: bool,
+    pub baseline: Option<String>,
+    pub metrics: Option<Vec<String>>,
+    pub overrides: Vec<String>,
+    pub out: std::path::PathBuf,
+}
+
+/// `latentr3 sweep`: the library's study with progress bars; prints the table and where the
+/// files went.
+pub fn sweep(args: SweepArgs, device_name: &str) -> Result<()> {
+    use latentr3::sweep::{Sweep, SweepRow};
+    let device = device(device_name)?;
+    let rows = args
+        .rows
+        .iter()
+        .map(|row| SweepRow::parse(row))
+        .collect::<latentr3::Result<Vec<_>>>()?;
+    let sweep = Sweep {
+        rows: SweepRow::product(&rows, &args.grid)?,
+        config: args.config,
+        overrides: args.overrides,
+        seeds: args.seeds,
+        most_popular: args.pop,
+        baseline: args.baseline,
+        metrics: args.metrics,
+        out: args.out,
+    };
+    let table = latentr3::sweep::run(&sweep, &device, &mut Bars::default())?;
+    print!("{table}");
+    eprintln!(
+        "{} runs trained, {} finished before; written: {out}/sweep.md, sweep.csv, \
+         sweep-runs.csv, sweep.json (tensorboard --logdir {out} shows them in its HParams tab)",
+        table.trained,
+        table.skipped,
+        out = sweep.out.display()
+    );
+    Ok(())
+}
+
 /// Where `eval --run` reads from.
 pub struct EvalRun<'a> {
     pub run: &'a Path,

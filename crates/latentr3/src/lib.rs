@@ -17,6 +17,8 @@
 //! - [`SavedRun`]: a trained run read back with its data: evaluate, compare, write ranks.
 //! - [`SavedModel`]: a checkpoint rebuilt from its run directory alone (its [`ModelCard`]
 //!   holds the architecture, the item ids and a format version): recommend.
+//! - [`sweep`]: a study (rows × seeds) trained one run after another, resumably, and
+//!   tabulated with intervals over seeds and paired bootstraps against a baseline row.
 //! - [`Observer`]: progress reports; the library prints nothing ([`Silent`] ignores them).
 //!
 //! The compute device comes from the caller (`Device::default()`, or the `latentr3` binary's
@@ -47,6 +49,7 @@ pub mod pipeline;
 pub mod prepare;
 pub mod run_dir;
 pub mod saved;
+pub mod sweep;
 pub mod tensorboard;
 
 pub use burn;

@@ -236,6 +236,9 @@ pub fn train(
         Board::new(run.path()).map_err(Error::io("write TensorBoard files in", run.path()))?;
     if let Ok(table) = toml::Table::try_from(&experiment) {
         board.hyperparameters(&table);
+        // Again on resuming (the run may have been killed before its first file had it);
+        // TensorBoard keeps a tag's first metadata, so the run's first start stands.
+        board.session_start(&table);
     }
     device.seed(experiment.sft.seed);
     let num_items = prepared.dataset.num_items();
@@ -321,6 +324,11 @@ pub fn train(
             }
         }
     };
+    board.session_end(true);
+    board.flush();
+    board
+        .check()
+        .map_err(Error::io("write", board.path().to_path_buf()))?;
     let json = serde_json::to_string_pretty(&report).map_err(Error::json(run.report()))?;
     write_atomic(&run.report(), json.as_bytes())?;
     Ok(Trained {
